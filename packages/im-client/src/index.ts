@@ -1,0 +1,2 @@
+/** @hxim/im-client: client library (heartbeat, reconnect, acks, dedup) and CLI. */
+export {};

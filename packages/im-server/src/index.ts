@@ -1,0 +1,2 @@
+/** @hxim/im-server: the TCP connection layer. */
+export * from './cluster/ports';
