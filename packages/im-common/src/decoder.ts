@@ -11,6 +11,9 @@ import { HEADER_BYTES, isKnownType } from './frame';
 /** Default maximum body length: 64 KiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
 
+/** The largest length the int32 header field can declare. */
+const MAX_INT32 = 0x7fffffff;
+
 /** One frame as read from the stream; `body` may share memory with the pushed chunk. */
 export interface RawFrame {
   /** The frame's type code (known to the schema). */
@@ -33,8 +36,18 @@ export class FrameDecoder {
   private need = 0;
   private poisoned: FrameError | null = null;
 
+  /** Throws a TypeError naming the option when `maxFrameBytes` is not an integer in 0..2^31-1. */
   constructor(opts: FrameDecoderOptions = {}) {
-    this.maxFrameBytes = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    const max = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    if (!Number.isInteger(max) || max < 0 || max > MAX_INT32) {
+      throw new TypeError(`maxFrameBytes must be an integer from 0 to ${MAX_INT32}, got ${String(max)}`);
+    }
+    this.maxFrameBytes = max;
+  }
+
+  /** The error that poisoned this decoder, or null while it is healthy. */
+  get error(): FrameError | null {
+    return this.poisoned;
   }
 
   /** Bytes buffered of an incomplete frame. */
@@ -46,13 +59,17 @@ export class FrameDecoder {
    * Feeds a chunk. Calls `onFrame` for each complete frame, in order. Returns null, or the
    * {@link FrameError} that stopped decoding (frames before it were delivered). Once an error is
    * returned, every later push returns it again. Never throws for any input bytes.
+   *
+   * If `onFrame` throws, the exception propagates out of push() and the decoder stays
+   * consistent: the frames after the one being delivered stay buffered and are delivered by the
+   * next push (an empty chunk will do).
    */
-  push(chunk: Buffer, onFrame: (frame: RawFrame) => void): FrameError | null {
+  push(chunk: Uint8Array, onFrame: (frame: RawFrame) => void): FrameError | null {
     if (this.poisoned) return this.poisoned;
-    let buf = chunk;
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.pending !== null) {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
+      this.pending.push(buf);
+      this.pendingBytes += buf.length;
       // Only join once the awaited frame is complete: a large frame split into many small
       // chunks is then copied once, not once per chunk.
       if (this.pendingBytes < this.need) return null;
@@ -62,8 +79,9 @@ export class FrameDecoder {
     let off = 0;
     const end = buf.length;
     while (end - off >= HEADER_BYTES) {
-      const len = buf.readInt32BE(off);
-      const typeCode = buf.readInt32BE(off + 4);
+      // Plain loads rather than readInt32BE: this runs once per frame. `| 0` keeps the sign.
+      const len = (buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
+      const typeCode = (buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7];
       if (len < 0) return this.poison(new FrameError('NEGATIVE_LENGTH', `negative frame length ${len}`, typeCode));
       if (len > this.maxFrameBytes) {
         return this.poison(new FrameError('FRAME_TOO_LARGE',
@@ -96,9 +114,10 @@ export class FrameDecoder {
     this.need = tail.length < HEADER_BYTES ? HEADER_BYTES : HEADER_BYTES + tail.readInt32BE(0);
   }
 
-  /** Drops buffered bytes (for reuse after a reset). */
+  /** Drops buffered bytes and any poisoning, as if newly constructed. */
   reset(): void {
     this.pending = null;
+    this.pendingBytes = 0;
     this.poisoned = null;
   }
 

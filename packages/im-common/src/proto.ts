@@ -1,14 +1,17 @@
 /**
- * Loads the schema from /proto (the one source of truth) into protobufjs reflection types.
+ * Loads the schema from /proto (the one source of truth) into protobufjs reflection types, then
+ * compiles each frame type's codec from them (codec.ts).
  *
- * int64 fields decode to JS numbers, not Long objects: we unset protobufjs' Long support before
- * any type is built. Numbers are faster, and every id we use fits in 53 bits (the server refuses
+ * int64 fields are JS numbers, not Long objects: we unset protobufjs' Long support before any type
+ * is built, so the reflection types (used by tests as an independent oracle) agree with the
+ * compiled codecs. Numbers are faster, and every id we use fits in 53 bits (the server refuses
  * larger ones).
  */
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import protobuf from 'protobufjs';
 import { MessageType, type MessageTypeCode } from './types';
+import { compileCodecs, type MessageCodec } from './codec';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 (protobuf.util as any).Long = undefined;
@@ -55,6 +58,13 @@ export const TYPES: ReadonlyArray<protobuf.Type | undefined> = (() => {
   const arr: Array<protobuf.Type | undefined> = [];
   for (const [code, name] of Object.entries(MESSAGE_NAMES)) arr[Number(code)] = root.lookupType(PKG + name);
   return arr;
+})();
+
+/** The compiled codec for a type code, indexed by code like {@link TYPES}. */
+export const CODECS: ReadonlyArray<MessageCodec | undefined> = (() => {
+  const known = TYPES.filter((t): t is protobuf.Type => t !== undefined);
+  const compiled = compileCodecs(known);
+  return TYPES.map((t) => (t === undefined ? undefined : compiled.get(t)));
 })();
 
 /** Looks up any message type of the schema by its short name, e.g. "ConvSeq". */

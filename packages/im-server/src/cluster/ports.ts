@@ -25,25 +25,55 @@ export interface InstanceInfo {
   users: number;
 }
 
-/** User -> instance locations. */
-export interface Presence {
+/**
+ * Reachability of a backend: 'up' while commands can be sent, 'down' while the client is
+ * reconnecting (operations then fail fast with a BackendError). Embedded backends are always up.
+ */
+export type Health = 'up' | 'down';
+
+/** Something whose backend connection can go down and come back. */
+export interface HealthSource {
+  /** Current reachability. */
+  readonly health: Health;
+  /**
+   * Calls `listener` on every change (not with the current value). Returns an unsubscribe
+   * function. A 'down' -> 'up' change is the moment to re-assert state, e.g. refresh() every
+   * local location after a Redis restart.
+   */
+  onHealth(listener: (health: Health) => void): () => void;
+}
+
+/**
+ * User -> instance locations. Every method that talks to a backend rejects with a BackendError
+ * (never hangs) when the backend is unreachable.
+ */
+export interface Presence extends HealthSource {
   /**
    * Records `loc` for (userId, platform) with a TTL, replacing any other; returns the location
-   * it replaced (another connection to kick), or null.
+   * it replaced (another connection to kick), or null. Re-registering the same connId returns
+   * null. Atomic: two concurrent logins each see the other at most once.
    */
   register(loc: Location, ttlMs: number): Promise<Location | null>;
-  /** Compare-and-delete: removes (userId, platform) only if it still points at loc.connId. */
+  /**
+   * Compare-and-delete: removes (userId, platform) only if it still points at loc.connId on
+   * loc.instanceId (seed.md §3.4 race). True when a live entry of this connection was removed.
+   */
   unregister(loc: Location): Promise<boolean>;
   /** Every live location of each user (all platforms). Users with none are absent. */
   lookup(userIds: readonly number[]): Promise<Map<number, Location[]>>;
-  /** Extends the TTL of locations this instance owns. Called lazily, not per heartbeat. */
+  /**
+   * Extends the TTL of locations this instance owns. Called lazily, not per heartbeat. An entry
+   * that is missing or expired is written again (so a refresh rebuilds presence after a Redis
+   * restart); an entry that now points at another live connection is left alone.
+   */
   refresh(locs: readonly Location[], ttlMs: number): Promise<void>;
   /** Announces or refreshes this instance in the registry. */
   heartbeatInstance(info: InstanceInfo, ttlMs: number): Promise<void>;
   /** Removes this instance from the registry (graceful stop). */
   removeInstance(instanceId: string): Promise<void>;
-  /** Live instances. */
+  /** Live instances (heartbeat within its TTL), in no particular order. */
   instances(): Promise<InstanceInfo[]>;
+  /** Releases the connection. Later calls reject. */
   close(): Promise<void>;
 }
 
@@ -71,14 +101,26 @@ export interface KickEnvelope {
 /** Everything instances send each other. */
 export type Envelope = DeliverEnvelope | KickEnvelope;
 
-/** Instance-to-instance transport. */
-export interface Bus {
+/**
+ * Instance-to-instance transport. At-least-once: a handler may see an envelope again after a
+ * failure or a broker restart, so handlers must be idempotent (clients dedup by seq).
+ */
+export interface Bus extends HealthSource {
   /**
-   * Starts consuming this instance's queue. The handler's promise settles after the local write;
-   * only then is the message acked to the broker.
+   * Starts consuming this instance's queue (once per bus). Envelopes are handed to `handler` in
+   * queue order, several at a time (up to the prefetch); completions may interleave. The
+   * handler's promise settles after the local write; only then is the message acked. A rejected
+   * handler is retried a bounded number of times, then the envelope is dropped and logged (the
+   * recipient catches up by seq).
    */
   start(instanceId: string, handler: (env: Envelope) => Promise<void>): Promise<void>;
-  /** Sends to one instance. Resolves once the broker confirmed it (confirms are pipelined). */
+  /**
+   * Sends to one instance. Resolves once the broker confirmed it (confirms are pipelined: many
+   * publishes may be outstanding). Rejects with a BackendError, quickly, when the broker is
+   * unreachable, the target has no queue, or the confirm times out; a rejected publish is not a
+   * loss because the message is already stored.
+   */
   publish(targetInstanceId: string, env: Envelope): Promise<void>;
+  /** Stops consuming and releases the connection. Unconfirmed publishes reject. */
   close(): Promise<void>;
 }

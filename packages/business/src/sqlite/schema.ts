@@ -1,0 +1,110 @@
+/**
+ * The embedded store's schema: the same tables and columns as the repository's schema.sql
+ * (MySQL/MariaDB), written in SQLite's dialect. test/schema-sync.test.ts compares the two, so a
+ * column added on one side only fails the build's tests. The reasons behind each table (what it
+ * fixes from the seed, seed.md §2.1) are commented in schema.sql and not repeated here.
+ *
+ * Dialect differences, all deliberate:
+ * - INTEGER PRIMARY KEY is SQLite's rowid; AUTOINCREMENT keeps ids from ever being reused, like
+ *   InnoDB's AUTO_INCREMENT. chat_message omits AUTOINCREMENT: messages are never deleted, and
+ *   skipping the sqlite_sequence update per insert is measurably faster.
+ * - TEXT compares with the BINARY collation (byte-exact, no padding), which is what the MySQL
+ *   side gets from *_bin / utf8mb4_nopad_bin.
+ * - Secondary indexes are separate CREATE INDEX statements with the same names as the KEYs.
+ * - UNIQUE (sender_id, client_msg_id) is not an index on chat_message here. Client ids are
+ *   random (im-client's randomId()), so such an index puts every insert on a random B-tree leaf:
+ *   about one dirty 4 KiB page per message in every WAL commit, which measured 3x slower than
+ *   everything else an append does together. The key is kept instead by sqlite/dedup.ts: recent
+ *   messages in memory (rebuilt from chat_message on open), older ones in chat_dedup, merged in
+ *   sorted bulk so each leaf is written once per merge. Same rule, same answers; only the
+ *   physical layout differs, and the schema-sync test lists these two SQLite-only tables.
+ */
+export const SQLITE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS user_account (
+  user_id        INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_name      TEXT    NOT NULL,
+  password_hash  TEXT    NOT NULL,
+  valid_status   INTEGER NOT NULL DEFAULT 1,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS uk_user_name ON user_account (user_name);
+
+CREATE TABLE IF NOT EXISTS session_token (
+  token_hash     TEXT    NOT NULL PRIMARY KEY,
+  user_id        INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  expires_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_token_user ON session_token (user_id, expires_at);
+
+CREATE TABLE IF NOT EXISTS conversation (
+  conv_id        TEXT    NOT NULL PRIMARY KEY,
+  conv_type      INTEGER NOT NULL DEFAULT 0,
+  last_seq       INTEGER NOT NULL DEFAULT 0,
+  last_msg_id    INTEGER NOT NULL DEFAULT 0,
+  last_sender_id INTEGER NOT NULL DEFAULT 0,
+  last_time      INTEGER NOT NULL DEFAULT 0,
+  created_at     INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS conversation_member (
+  conv_id        TEXT    NOT NULL,
+  user_id        INTEGER NOT NULL,
+  ack_seq        INTEGER NOT NULL DEFAULT 0,
+  read_seq       INTEGER NOT NULL DEFAULT 0,
+  joined_at      INTEGER NOT NULL,
+  PRIMARY KEY (conv_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_member_user ON conversation_member (user_id, conv_id);
+
+CREATE TABLE IF NOT EXISTS chat_message (
+  server_msg_id  INTEGER PRIMARY KEY,
+  conv_id        TEXT    NOT NULL,
+  seq            INTEGER NOT NULL,
+  sender_id      INTEGER NOT NULL,
+  client_msg_id  TEXT    NOT NULL,
+  recipient_id   INTEGER NOT NULL DEFAULT 0,
+  group_id       INTEGER NOT NULL DEFAULT 0,
+  msg_type       INTEGER NOT NULL DEFAULT 0,
+  body           BLOB    NOT NULL,
+  client_time    INTEGER NOT NULL DEFAULT 0,
+  server_time    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS uk_msg_conv_seq ON chat_message (conv_id, seq);
+
+-- SQLite only: the merged part of the (sender_id, client_msg_id) unique key (see sqlite/dedup.ts).
+CREATE TABLE IF NOT EXISTS chat_dedup (
+  sender_id      INTEGER NOT NULL,
+  client_msg_id  TEXT    NOT NULL,
+  server_msg_id  INTEGER NOT NULL,
+  PRIMARY KEY (sender_id, client_msg_id)
+) WITHOUT ROWID;
+
+-- SQLite only: small named counters (the dedup merge watermark).
+CREATE TABLE IF NOT EXISTS store_meta (
+  name           TEXT    NOT NULL PRIMARY KEY,
+  value          INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS friend_apply (
+  apply_id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  applicant_id   INTEGER NOT NULL,
+  target_id      INTEGER NOT NULL,
+  apply_type     INTEGER NOT NULL DEFAULT 0,
+  apply_status   INTEGER NOT NULL DEFAULT 0,
+  apply_message  TEXT    NOT NULL DEFAULT '',
+  pending_key    INTEGER GENERATED ALWAYS AS (CASE WHEN apply_status = 0 THEN 1 ELSE NULL END) STORED,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS uk_apply_pending ON friend_apply (applicant_id, target_id, apply_type, pending_key);
+CREATE INDEX IF NOT EXISTS idx_apply_target ON friend_apply (target_id, apply_status);
+
+CREATE TABLE IF NOT EXISTS friendship (
+  user_id        INTEGER NOT NULL,
+  friend_id      INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  PRIMARY KEY (user_id, friend_id)
+) WITHOUT ROWID;
+`;

@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * im-server command line: `im-server start [options]`. Every flag has an HXIM_* environment
+ * variable (flag --idle-timeout-ms -> HXIM_IDLE_TIMEOUT_MS); flags win over the environment.
+ */
+import { Command } from 'commander';
+import { ImError } from '@hxim/im-common';
+import { defaultOptions, parseOptions, type ServerOptions } from './config';
+import { startServer } from './server';
+
+const d = defaultOptions();
+
+/** Flag name, option key, description. */
+const FLAGS: Array<[string, keyof ServerOptions, string]> = [
+  ['--host <addr>', 'host', `listen address (default ${d.host})`],
+  ['--port <n>', 'port', `listen port, 0 = any free port (default ${d.port})`],
+  ['--instance-id <id>', 'instanceId', 'unique id of this instance (default <hostname>-<port>)'],
+  ['--advertise <host:port>', 'advertise', 'address clients reach this instance at (default 127.0.0.1:<port>)'],
+  ['--auth <mode>', 'auth', `"password": accounts + tokens; "open": trust OnlineMessage.userId like the seed (default ${d.auth})`],
+  ['--store <kind>', 'store', `"sqlite" (embedded) or "mysql" (default ${d.store})`],
+  ['--data-dir <dir>', 'dataDir', 'SQLite data directory (default ./data)'],
+  ['--sqlite-sync <mode>', 'sqliteSync', `SQLite synchronous: FULL survives power loss, NORMAL only crashes (default ${d.sqliteSync})`],
+  ['--mysql-url <url>', 'mysqlUrl', `MySQL/MariaDB URL (default ${d.mysqlUrl})`],
+  ['--cluster <mode>', 'cluster', `"embedded" (in-memory presence, in-process bus) or "redis-rabbit" (default ${d.cluster})`],
+  ['--redis-url <url>', 'redisUrl', `Redis URL (default ${d.redisUrl})`],
+  ['--amqp-url <url>', 'amqpUrl', `RabbitMQ URL (default ${d.amqpUrl})`],
+  ['--namespace <ns>', 'namespace', `prefix of every Redis key and queue (default ${d.namespace})`],
+  ['--idle-timeout-ms <n>', 'idleTimeoutMs', `close after this long without reading (default ${d.idleTimeoutMs})`],
+  ['--login-timeout-ms <n>', 'loginTimeoutMs', `close connections not logged in after this long (default ${d.loginTimeoutMs})`],
+  ['--heartbeat-ms <n>', 'heartbeatMs', `heartbeat interval told to clients (default ${d.heartbeatMs})`],
+  ['--partial-frame-timeout-ms <n>', 'partialFrameTimeoutMs', `a partial frame must complete within (default ${d.partialFrameTimeoutMs})`],
+  ['--max-frame-bytes <n>', 'maxFrameBytes', `largest frame body, checked at the header (default ${d.maxFrameBytes})`],
+  ['--max-body-bytes <n>', 'maxBodyBytes', `largest chat body (default ${d.maxBodyBytes})`],
+  ['--max-connections <n>', 'maxConnections', `connections per process; more get SERVER_FULL (default ${d.maxConnections})`],
+  ['--max-outbound-bytes <n>', 'maxOutboundBytes', `unsent bytes before a slow reader is closed (default ${d.maxOutboundBytes})`],
+  ['--drain-timeout-ms <n>', 'drainTimeoutMs', `close a connection whose output has not drained for this long (default ${d.drainTimeoutMs})`],
+  ['--max-inflight <n>', 'maxInflight', `chats per connection awaiting the store before reading pauses (default ${d.maxInflight})`],
+  ['--sync-page <n>', 'syncPage', `messages per catch-up page (default ${d.syncPage})`],
+  ['--scrypt-log-n <n>', 'scryptLogN', `scrypt cost log2(N); lower only for tests (default ${d.scryptLogN})`],
+  ['--scrypt-concurrency <n>', 'scryptConcurrency', `password hashes computed at once (default ${d.scryptConcurrency})`],
+  ['--token-ttl-ms <n>', 'tokenTtlMs', `session token lifetime (default ${d.tokenTtlMs})`],
+  ['--presence-ttl-ms <n>', 'presenceTtlMs', `location TTL in the cluster (default ${d.presenceTtlMs})`],
+  ['--log-level <level>', 'logLevel', `fatal|error|warn|info|debug|trace|silent (default ${d.logLevel})`],
+];
+
+function envName(key: string): string {
+  return 'HXIM_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+async function runStart(flags: Record<string, unknown>): Promise<void> {
+  const input: Partial<Record<keyof ServerOptions, unknown>> = {};
+  for (const [, key] of FLAGS) {
+    const v = flags[key] ?? process.env[envName(key)];
+    if (v !== undefined) input[key] = v;
+  }
+  let opts: ServerOptions;
+  try {
+    opts = parseOptions(input);
+  } catch (err) {
+    console.error(`im-server: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const srv = await startServer(opts);
+  process.stderr.write(`im-server ${opts.instanceId} listening on ${opts.host}:${srv.port} ` +
+    `(auth ${opts.auth}, store ${opts.store}${opts.store === 'sqlite' ? ' in ' + opts.dataDir : ''}, cluster ${opts.cluster})\n`);
+  let signals = 0;
+  const onSignal = (sig: string): void => {
+    if (++signals > 1) process.exit(1);
+    process.stderr.write(`im-server: ${sig}, draining (again to force)\n`);
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    srv.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}
+
+const program = new Command('im-server')
+  .description('Instant-messaging server: TCP + protobuf, seed-compatible with the hxIM Java demo.')
+  .showHelpAfterError();
+
+const start = program.command('start')
+  .description('run one server instance (embedded SQLite store by default: needs no services)')
+  .addHelpText('after', '\nEvery option can also be set by environment, e.g. --idle-timeout-ms as HXIM_IDLE_TIMEOUT_MS.');
+// commander camel-cases each flag into exactly the option key (--idle-timeout-ms -> idleTimeoutMs).
+for (const [flag, , desc] of FLAGS) start.option(flag, desc);
+start.action((flags: Record<string, unknown>) => runStart(flags).catch((err: unknown) => {
+  const e = err as Error;
+  console.error(`im-server: could not start: ${e instanceof ImError ? `${e.code}: ` : ''}${e.message}`);
+  process.exit(1);
+}));
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

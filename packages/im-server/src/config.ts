@@ -1,0 +1,190 @@
+/**
+ * Server options: named defaults, one parser that validates and names the bad field.
+ * Every option is documented with its default. CLI flags and HXIM_* environment variables both
+ * map onto {@link ServerOptions} (see cli.ts).
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ImError } from '@hxim/im-common';
+
+/** TCP port, as in the seed (seed.md §7: im.server.port 9090). */
+export const DEFAULT_PORT = 9090;
+/** Close a connection after this long without reading a byte (seed.md §3.2: 10 s). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
+/** Close a connection that has not logged in after this long. */
+export const DEFAULT_LOGIN_TIMEOUT_MS = 10_000;
+/** Interval clients are told to heartbeat at (LoginAck.heartbeatMs; the seed client uses 5 s). */
+export const DEFAULT_HEARTBEAT_MS = 5_000;
+/** A partial frame must complete within this long. */
+export const DEFAULT_PARTIAL_FRAME_TIMEOUT_MS = 30_000;
+/** Largest frame body accepted, checked at the header. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+/** Largest chat body (ChatMessage.msgBody) accepted. */
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024;
+/** Connections per process; past it new ones get SERVER_FULL and are closed (fd limit is 20,000). */
+export const DEFAULT_MAX_CONNECTIONS = 19_500;
+/** A connection whose unsent output passes this is closed as a slow consumer. */
+export const DEFAULT_MAX_OUTBOUND_BYTES = 1024 * 1024;
+/** A connection with unsent output that has not drained for this long is closed. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+/** Chats of one connection awaiting the store before reading pauses. */
+export const DEFAULT_MAX_INFLIGHT = 512;
+/** Messages returned in LoginAck / one SyncResponse. */
+export const DEFAULT_SYNC_PAGE = 200;
+/** scrypt cost as log2(N): 17 means N = 2^17 (DESIGN.md: ~5 hashes/s on this box). */
+export const DEFAULT_SCRYPT_LOG_N = 17;
+/** Concurrent scrypt computations (each holds a libuv pool thread). */
+export const DEFAULT_SCRYPT_CONCURRENCY = 2;
+/** Session token lifetime. */
+export const DEFAULT_TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;
+/** Presence TTL; refreshed lazily at a third of it. */
+export const DEFAULT_PRESENCE_TTL_MS = 60_000;
+
+/** Authentication mode. */
+export type AuthMode = 'password' | 'open';
+
+/** Everything the server can be told. */
+export interface ServerOptions {
+  /** Listen address. Default "0.0.0.0". */
+  host: string;
+  /** Listen port; 0 picks a free one. Default {@link DEFAULT_PORT}. */
+  port: number;
+  /** This instance's id, unique in a cluster. Default "<hostname>-<port>". */
+  instanceId: string;
+  /** host:port clients should use to reach this instance. Default "127.0.0.1:<port>". */
+  advertise: string;
+  /** "password" (default): accounts and tokens. "open": trust OnlineMessage.userId, like the seed. */
+  auth: AuthMode;
+  /** "sqlite" (default, embedded) or "mysql". */
+  store: 'sqlite' | 'mysql';
+  /** SQLite data directory. Default "./data". */
+  dataDir: string;
+  /** SQLite synchronous pragma. Default "FULL" (an acked message survives power loss). */
+  sqliteSync: 'FULL' | 'NORMAL';
+  /** mysql://user:pass@host:port/db. Default mysql://root@127.0.0.1:3306/hxim. */
+  mysqlUrl: string;
+  /** "embedded" (default: in-memory presence, in-process bus) or "redis-rabbit". */
+  cluster: 'embedded' | 'redis-rabbit';
+  /** Default redis://127.0.0.1:6379. */
+  redisUrl: string;
+  /** Default amqp://guest:guest@127.0.0.1:5672. */
+  amqpUrl: string;
+  /** Prefix of every Redis key and queue name. Default "hxim". */
+  namespace: string;
+  /** See {@link DEFAULT_IDLE_TIMEOUT_MS}. */
+  idleTimeoutMs: number;
+  /** See {@link DEFAULT_LOGIN_TIMEOUT_MS}. */
+  loginTimeoutMs: number;
+  /** See {@link DEFAULT_HEARTBEAT_MS}. */
+  heartbeatMs: number;
+  /** See {@link DEFAULT_PARTIAL_FRAME_TIMEOUT_MS}. */
+  partialFrameTimeoutMs: number;
+  /** See {@link DEFAULT_MAX_FRAME_BYTES}. */
+  maxFrameBytes: number;
+  /** See {@link DEFAULT_MAX_BODY_BYTES}. */
+  maxBodyBytes: number;
+  /** See {@link DEFAULT_MAX_CONNECTIONS}. */
+  maxConnections: number;
+  /** See {@link DEFAULT_MAX_OUTBOUND_BYTES}. */
+  maxOutboundBytes: number;
+  /** See {@link DEFAULT_DRAIN_TIMEOUT_MS}. */
+  drainTimeoutMs: number;
+  /** See {@link DEFAULT_MAX_INFLIGHT}. */
+  maxInflight: number;
+  /** See {@link DEFAULT_SYNC_PAGE}. */
+  syncPage: number;
+  /** See {@link DEFAULT_SCRYPT_LOG_N}. Tests and load tests lower it (e.g. 10). */
+  scryptLogN: number;
+  /** See {@link DEFAULT_SCRYPT_CONCURRENCY}. */
+  scryptConcurrency: number;
+  /** See {@link DEFAULT_TOKEN_TTL_MS}. */
+  tokenTtlMs: number;
+  /** See {@link DEFAULT_PRESENCE_TTL_MS}. */
+  presenceTtlMs: number;
+  /** pino level: fatal, error, warn, info, debug, trace, silent. Default "info". */
+  logLevel: string;
+}
+
+/** A bad option value. The message names the option and says what is accepted. */
+export class ConfigError extends ImError {
+  constructor(message: string) {
+    super('BAD_REQUEST', message, { fatal: true });
+  }
+}
+
+/** The defaults, before validation. */
+export function defaultOptions(): ServerOptions {
+  return {
+    host: '0.0.0.0', port: DEFAULT_PORT, instanceId: '', advertise: '', auth: 'password',
+    store: 'sqlite', dataDir: path.resolve('data'), sqliteSync: 'FULL',
+    mysqlUrl: 'mysql://root@127.0.0.1:3306/hxim', cluster: 'embedded',
+    redisUrl: 'redis://127.0.0.1:6379', amqpUrl: 'amqp://guest:guest@127.0.0.1:5672', namespace: 'hxim',
+    idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS, loginTimeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
+    heartbeatMs: DEFAULT_HEARTBEAT_MS, partialFrameTimeoutMs: DEFAULT_PARTIAL_FRAME_TIMEOUT_MS,
+    maxFrameBytes: DEFAULT_MAX_FRAME_BYTES, maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+    maxConnections: DEFAULT_MAX_CONNECTIONS, maxOutboundBytes: DEFAULT_MAX_OUTBOUND_BYTES,
+    drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS, maxInflight: DEFAULT_MAX_INFLIGHT,
+    syncPage: DEFAULT_SYNC_PAGE, scryptLogN: DEFAULT_SCRYPT_LOG_N,
+    scryptConcurrency: DEFAULT_SCRYPT_CONCURRENCY, tokenTtlMs: DEFAULT_TOKEN_TTL_MS,
+    presenceTtlMs: DEFAULT_PRESENCE_TTL_MS, logLevel: 'info',
+  };
+}
+
+const INT_RANGES: Partial<Record<keyof ServerOptions, [number, number]>> = {
+  port: [0, 65535], idleTimeoutMs: [100, 3_600_000], loginTimeoutMs: [100, 600_000],
+  heartbeatMs: [100, 3_600_000], partialFrameTimeoutMs: [100, 600_000],
+  maxFrameBytes: [64, 16 * 1024 * 1024], maxBodyBytes: [1, 16 * 1024 * 1024],
+  maxConnections: [1, 1_000_000], maxOutboundBytes: [1024, 1024 * 1024 * 1024],
+  drainTimeoutMs: [100, 600_000], maxInflight: [1, 1_000_000], syncPage: [1, 10_000],
+  scryptLogN: [4, 20], scryptConcurrency: [1, 64], tokenTtlMs: [1000, 365 * 24 * 3600 * 1000],
+  presenceTtlMs: [1000, 3_600_000],
+};
+const ENUMS: Partial<Record<keyof ServerOptions, readonly string[]>> = {
+  auth: ['password', 'open'], store: ['sqlite', 'mysql'], sqliteSync: ['FULL', 'NORMAL'],
+  cluster: ['embedded', 'redis-rabbit'],
+  logLevel: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+};
+
+/**
+ * Merges `input` over the defaults and validates every field. Strings are accepted for numbers
+ * (from flags and the environment). Throws {@link ConfigError} naming the first bad option.
+ */
+export function parseOptions(input: Partial<Record<keyof ServerOptions, unknown>> = {}): ServerOptions {
+  const out = defaultOptions() as unknown as Record<string, unknown>;
+  for (const [k, v] of Object.entries(input)) {
+    if (v === undefined) continue;
+    if (!(k in out)) throw new ConfigError(`unknown option "${k}"`);
+    out[k] = v;
+  }
+  for (const [k, [lo, hi]] of Object.entries(INT_RANGES) as Array<[string, [number, number]]>) {
+    const n = typeof out[k] === 'string' ? Number(out[k]) : out[k];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < lo || n > hi) {
+      throw new ConfigError(`option "${k}" must be an integer from ${lo} to ${hi}, got ${JSON.stringify(out[k])}`);
+    }
+    out[k] = n;
+  }
+  for (const [k, allowed] of Object.entries(ENUMS) as Array<[string, readonly string[]]>) {
+    if (!allowed.includes(String(out[k]))) {
+      throw new ConfigError(`option "${k}" must be one of ${allowed.join(', ')}, got ${JSON.stringify(out[k])}`);
+    }
+  }
+  const o = out as unknown as ServerOptions;
+  if (!o.instanceId) o.instanceId = `${os.hostname().replace(/[^A-Za-z0-9._-]/g, '_')}-${o.port}`;
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(o.instanceId)) {
+    throw new ConfigError(`option "instanceId" may only hold letters, digits, ".", "_" and "-" (1-64), got ${JSON.stringify(o.instanceId)}`);
+  }
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(o.namespace)) {
+    throw new ConfigError(`option "namespace" may only hold letters, digits, "_" and "-" (1-32)`);
+  }
+  for (const k of ['mysqlUrl', 'redisUrl', 'amqpUrl'] as const) {
+    try { new URL(o[k]); } catch { throw new ConfigError(`option "${k}" is not a URL: ${JSON.stringify(o[k])}`); }
+  }
+  if (o.heartbeatMs >= o.idleTimeoutMs) {
+    throw new ConfigError(`option "heartbeatMs" (${o.heartbeatMs}) must be below "idleTimeoutMs" (${o.idleTimeoutMs})`);
+  }
+  if (o.maxBodyBytes > o.maxFrameBytes) {
+    throw new ConfigError(`option "maxBodyBytes" (${o.maxBodyBytes}) must not exceed "maxFrameBytes" (${o.maxFrameBytes})`);
+  }
+  o.dataDir = path.resolve(o.dataDir);
+  return o;
+}

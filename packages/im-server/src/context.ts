@@ -1,0 +1,32 @@
+/**
+ * What handlers get: the options, the backends and the shared services of one server instance.
+ */
+import type { Logger } from 'pino';
+import type { ChatBatcher, CursorBatcher, Store } from '@hxim/business';
+import type { Presence } from './cluster/ports';
+import type { ServerOptions } from './config';
+import type { PasswordHasher } from './auth/password';
+import type { Router } from './router';
+import type { SessionTable } from './sessions';
+import type { UserDirectory } from './users';
+import type { Stats } from './stats';
+
+/** Shared services of one server instance. */
+export interface ServerContext {
+  readonly opts: ServerOptions;
+  readonly instanceId: string;
+  readonly log: Logger;
+  readonly store: Store;
+  /** Group commit of chats. */
+  readonly chats: ChatBatcher;
+  /** Coalesced cursor updates (delivered / read). */
+  readonly cursors: CursorBatcher;
+  readonly hasher: PasswordHasher;
+  readonly sessions: SessionTable;
+  readonly router: Router;
+  readonly presence: Presence;
+  readonly users: UserDirectory;
+  readonly stats: Stats;
+  /** Replays frames queued during a login (dispatcher.ts). */
+  readonly drainInbox: (conn: import('./connection').Connection) => void;
+}

@@ -1,0 +1,86 @@
+/**
+ * ChatMessage (type 2): store, ack the sender, push to the recipient (seed.md §3.5, fixed).
+ *
+ * The order is the delivery contract's (DESIGN.md): the chat is stored (group commit) before the
+ * sender's STORED ack, and the ack carries the client id, the server id and the conversation
+ * seq. A resend with the same client id gets the original ack back and is never stored twice.
+ * Identity is the connection's user; a frame claiming another sender is refused.
+ */
+import {
+  AckKind, ChatKind, MessageType, privateConvId, RequestError, type ChatMessage,
+} from '@hxim/im-common';
+import type { AppendResult } from '@hxim/business';
+import type { Connection } from '../connection';
+import type { ServerContext } from '../context';
+import { chatFrame } from '../chat-frame';
+import { defineHandler } from './handler';
+
+/** Longest accepted client message id. */
+export const MAX_CLIENT_ID = 64;
+
+/**
+ * The dedup key. Seed clients reuse ids (the constant "test-chat", or a Date string with
+ * one-second resolution, seed.md §1.4), so for them the client's timestamp joins the key: a
+ * real retransmission repeats both, a new message does not.
+ */
+function clientKey(conn: Connection, msg: ChatMessage): string {
+  return conn.seedMode ? `${msg.id}@${msg.timeStamp}` : msg.id;
+}
+
+function validate(ctx: ServerContext, conn: Connection, msg: ChatMessage): void {
+  if (msg.userId !== 0 && msg.userId !== conn.userId) {
+    throw new RequestError('FORBIDDEN_SENDER', `this connection is logged in as ${conn.userId}, not ${msg.userId}`);
+  }
+  if (!msg.id) throw new RequestError('BAD_REQUEST', 'ChatMessage.id (the client message id) is required');
+  if (msg.id.length > MAX_CLIENT_ID) throw new RequestError('BAD_REQUEST', `ChatMessage.id is longer than ${MAX_CLIENT_ID} characters`);
+  if (!Number.isSafeInteger(msg.receiveId) || msg.receiveId <= 0) {
+    throw new RequestError('BAD_REQUEST', 'ChatMessage.receiveId must be a positive user id');
+  }
+  if (msg.receiveId === conn.userId) throw new RequestError('BAD_REQUEST', 'cannot send a chat to yourself');
+  if (msg.msgBody.length > ctx.opts.maxBodyBytes) {
+    throw new RequestError('BODY_TOO_LARGE', `message body of ${msg.msgBody.length} bytes exceeds the ${ctx.opts.maxBodyBytes}-byte limit`);
+  }
+  if (msg.msgType !== ChatKind.TEXT && msg.msgType !== ChatKind.FILE) {
+    throw new RequestError('BAD_REQUEST', 'ChatMessage.msgType must be TEXT or FILE');
+  }
+}
+
+function ackSender(conn: Connection, msg: ChatMessage, r: AppendResult): void {
+  conn.send(MessageType.ACK, {
+    id: msg.id, userId: conn.userId, receiveId: msg.receiveId, kind: AckKind.STORED, clientMsgId: msg.id,
+    serverMsgId: r.serverMsgId, seq: r.seq, convId: r.convId, duplicate: r.duplicate, serverTime: r.serverTime,
+  });
+}
+
+async function handleChat(ctx: ServerContext, conn: Connection, msg: ChatMessage): Promise<void> {
+  ctx.stats.chatsIn++;
+  validate(ctx, conn, msg);
+  conn.beginWork();
+  try {
+    if (!(await ctx.users.exists(msg.receiveId))) {
+      throw new RequestError('UNKNOWN_USER', `user ${msg.receiveId} does not exist`);
+    }
+    const convId = privateConvId(conn.userId, msg.receiveId);
+    const r = await ctx.chats.append({
+      senderId: conn.userId, clientMsgId: clientKey(conn, msg), convId, memberIds: [conn.userId, msg.receiveId],
+      recipientId: msg.receiveId, groupId: 0, msgType: msg.msgType, body: msg.msgBody, clientTime: msg.timeStamp,
+    });
+    ackSender(conn, msg, r);
+    if (r.duplicate) {
+      ctx.stats.chatsDuplicate++;
+      return; // delivered (or queued for catch-up) the first time
+    }
+    ctx.stats.chatsStored++;
+    // The sender's other devices get it too; the sending connection has its ack.
+    ctx.router.deliver(chatFrame(r), [msg.receiveId, conn.userId], conn.id, r.convId, r.seq);
+  } finally {
+    conn.endWork();
+  }
+}
+
+/** Chat handler. */
+export const chatHandler = defineHandler({
+  type: MessageType.CHAT,
+  beforeLogin: false,
+  handle: handleChat,
+});

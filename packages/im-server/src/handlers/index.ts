@@ -1,0 +1,14 @@
+/** Every frame handler, one per client-sent type. */
+import type { Handler } from './handler';
+import { ackHandler } from './ack';
+import { businessHandler } from './business';
+import { chatHandler } from './chat';
+import { heartbeatHandler } from './heartbeat';
+import { onlineHandler } from './online';
+import { registerHandler } from './register';
+import { syncHandler } from './sync';
+
+/** The handler table of the dispatcher. */
+export const HANDLERS: readonly Handler[] = [
+  businessHandler, chatHandler, heartbeatHandler, onlineHandler, ackHandler, registerHandler, syncHandler,
+];

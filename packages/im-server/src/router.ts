@@ -1,0 +1,136 @@
+/**
+ * Routes encoded frames to users: to their connections on this instance directly, and to other
+ * instances through the bus, one envelope per target instance (never a broadcast: seed.md §9.5).
+ *
+ * A frame is encoded once by the caller and the same bytes are written to every connection.
+ * Remote locations are looked up in batches: every delivery of one event-loop turn shares one
+ * presence lookup. A failed publish loses nothing: the message is stored, and the recipient
+ * gets it by seq on its next catch-up (DESIGN.md "The broker is a transport, not the store").
+ */
+import type { Logger } from 'pino';
+import { decodeBody, ImError, MessageType } from '@hxim/im-common';
+import type { Bus, Envelope, Location, Presence } from './cluster/ports';
+import type { Connection } from './connection';
+import type { SessionTable } from './sessions';
+
+/** Called after a frame was written to a seed-mode connection (seed clients cannot ack). */
+export type SeedDelivered = (conn: Connection, convId: string, seq: number) => void;
+
+/** Router dependencies. */
+export interface RouterDeps {
+  instanceId: string;
+  sessions: SessionTable;
+  presence: Presence;
+  bus: Bus;
+  /** False for a single embedded instance: no presence lookups at all. */
+  clustered: boolean;
+  log: Logger;
+  onSeedDelivered: SeedDelivered;
+  /** Counts publish failures, for metrics. */
+  onPublishError?: (err: unknown) => void;
+}
+
+interface PendingDelivery {
+  frame: Buffer;
+  userIds: readonly number[];
+  exceptConnId: string;
+}
+
+/** Frame routing, local and remote. */
+export class Router {
+  private pending: PendingDelivery[] = [];
+  private scheduled = false;
+
+  constructor(private readonly deps: RouterDeps) {}
+
+  /**
+   * Delivers a chat frame to every connection of `userIds` except `exceptConnId`.
+   * `convId`/`seq` describe the frame (for seed-mode auto-acks).
+   */
+  deliver(frame: Buffer, userIds: readonly number[], exceptConnId: string, convId: string, seq: number): void {
+    this.deliverLocal(frame, userIds, exceptConnId, convId, seq);
+    if (!this.deps.clustered) return;
+    this.pending.push({ frame, userIds, exceptConnId });
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flushRemote());
+    }
+  }
+
+  /** Writes a frame to local connections of the users. */
+  deliverLocal(frame: Buffer, userIds: readonly number[], exceptConnId: string, convId: string, seq: number): number {
+    let n = 0;
+    for (const uid of userIds) {
+      for (const conn of this.deps.sessions.get(uid)) {
+        if (conn.id === exceptConnId || conn.state === 'closing' || conn.state === 'closed') continue;
+        conn.push(frame);
+        n++;
+        if (conn.seedMode && frame.readInt32BE(4) === MessageType.CHAT) {
+          if (!convId) ({ convId, seq } = decodeBody(MessageType.CHAT, frame.subarray(8)));
+          this.deps.onSeedDelivered(conn, convId, seq);
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Handles an envelope from another instance. Resolves after the local writes. */
+  async handleEnvelope(env: Envelope): Promise<void> {
+    if (env.kind === 'deliver') {
+      this.deliverLocal(env.frame, env.userIds, env.exceptConnId, '', 0);
+      return;
+    }
+    const conn = this.deps.sessions.find(env.userId, env.platform, env.connId);
+    if (conn) this.kickLocal(conn, env.reason);
+  }
+
+  /** Closes a local connection that a newer login replaced. */
+  kickLocal(conn: Connection, reason: string): void {
+    conn.log.info({ reason }, 'session replaced');
+    conn.fail(new ImError('SESSION_REPLACED', reason, { fatal: true }));
+  }
+
+  /** Asks the instance holding `loc` to close that connection. */
+  async kickRemote(loc: Location, reason: string): Promise<void> {
+    await this.deps.bus.publish(loc.instanceId, {
+      kind: 'kick', origin: this.deps.instanceId, userId: loc.userId, platform: loc.platform,
+      connId: loc.connId, reason,
+    });
+  }
+
+  private async flushRemote(): Promise<void> {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    const users = new Set<number>();
+    for (const d of batch) for (const u of d.userIds) users.add(u);
+    let locs: Map<number, Location[]>;
+    try {
+      locs = await this.deps.presence.lookup([...users]);
+    } catch (err) {
+      this.deps.log.warn({ err: String(err) }, 'presence lookup failed; recipients will catch up by seq');
+      this.deps.onPublishError?.(err);
+      return;
+    }
+    const self = this.deps.instanceId;
+    for (const d of batch) {
+      const byInstance = new Map<string, number[]>();
+      for (const uid of d.userIds) {
+        for (const loc of locs.get(uid) ?? []) {
+          if (loc.instanceId === self || loc.connId === d.exceptConnId) continue;
+          let list = byInstance.get(loc.instanceId);
+          if (!list) byInstance.set(loc.instanceId, (list = []));
+          if (!list.includes(uid)) list.push(uid);
+        }
+      }
+      for (const [inst, userIds] of byInstance) {
+        this.deps.bus
+          .publish(inst, { kind: 'deliver', origin: self, userIds, exceptConnId: d.exceptConnId, frame: d.frame })
+          .catch((err: unknown) => {
+            this.deps.log.warn({ err: String(err), target: inst }, 'bus publish failed; recipients will catch up by seq');
+            this.deps.onPublishError?.(err);
+          });
+      }
+    }
+  }
+}
