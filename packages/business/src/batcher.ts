@@ -1,196 +1,247 @@
 /**
- * Group commit (DESIGN.md "Persist in batches"): every chat submitted during one event-loop turn
- * goes into one appendBatch transaction. One batch is in flight at a time, so batches complete in
- * submission order and per-conversation seq order equals completion order. Callers are resolved
- * in input order.
+ * Group commit (DESIGN.md "Persist in batches"): every chat submitted during one event-loop
+ * turn goes into one appendBatch transaction, and the callers are answered together. MariaDB
+ * does about 2.2k single-row inserts/s here and about 76k rows/s in batches; SQLite's fsync per
+ * commit is amortised the same way.
  *
- * Cursor moves are coalesced per (user, conversation) to the highest seq and flushed each turn.
+ * Rules, and why:
+ * - One batch is in flight at a time. Batches therefore commit in submission order, so within a
+ *   conversation the order in which appends complete (and acks/pushes go out) is seq order.
+ * - Callers are resolved in input order (promise resolution order = submission order).
+ * - Every caller has a deadline of timeoutMs from submission, counting the wait in the queue:
+ *   during a database outage a send fails with STORE_TIMEOUT within 2 s (delivery contract 4).
+ *   A caller whose batch is still in flight gets an error saying the chat may have been stored
+ *   (a resend with the same clientMsgId is answered from the dedup key, never stored twice);
+ *   a caller still queued is dropped from the queue, so it is certainly not stored. The batcher
+ *   still waits for the in-flight batch to settle before starting the next one: the stores
+ *   bound their own calls (MysqlStore's deadline), so this wait is bounded too.
+ * - The queue is bounded (maxQueue); beyond it append() fails at once with STORE_UNAVAILABLE,
+ *   so memory stays bounded when the store cannot keep up.
+ * - Each chat is validated on submission, so one malformed chat fails alone instead of failing
+ *   a whole batch of other users' messages.
  */
-import { BackendError } from '@hxim/im-common';
-import type { AppendResult, ChatStore, CursorUpdate, NewChat } from './ports';
+import { BackendError, ImError } from '@hxim/im-common';
+import type { AppendResult, ChatStore, NewChat } from './ports';
+import { validateNewChat } from './validate';
 
-/** Most chats per transaction. */
+export { CursorBatcher, type CursorBatcherOptions, type CursorBatcherStats, DEFAULT_CURSOR_RETRY_MS } from './cursor-batcher';
+
+/** Default most chats per transaction. */
 export const DEFAULT_MAX_BATCH = 1000;
-/** Most chats waiting; beyond it append() rejects at once (memory stays bounded). */
+/** Default most chats waiting for a batch; beyond it append() rejects at once. */
 export const DEFAULT_MAX_QUEUE = 50_000;
-/** A batch not committed within this rejects its callers (DESIGN.md contract 4: error within 2 s). */
+/** Default deadline of one append, from submission, in ms (contract 4: an error within 2 s). */
 export const DEFAULT_BATCH_TIMEOUT_MS = 2000;
 
 /** ChatBatcher options. */
 export interface ChatBatcherOptions {
-  /** See {@link DEFAULT_MAX_BATCH}. */
+  /** Most chats per appendBatch call; default {@link DEFAULT_MAX_BATCH}. */
   maxBatch?: number;
-  /** See {@link DEFAULT_MAX_QUEUE}. */
+  /** Most chats waiting; default {@link DEFAULT_MAX_QUEUE}. */
   maxQueue?: number;
-  /** See {@link DEFAULT_BATCH_TIMEOUT_MS}. */
+  /** Deadline per append in ms, queue wait included; default {@link DEFAULT_BATCH_TIMEOUT_MS}. */
   timeoutMs?: number;
 }
 
+/** ChatBatcher counters, for metrics. */
+export interface BatcherStats {
+  /** appendBatch calls that succeeded. */
+  batches: number;
+  /** Chats in those batches. */
+  rows: number;
+  /** appendBatch calls that failed. */
+  failures: number;
+  /** Callers rejected with STORE_TIMEOUT. */
+  timeouts: number;
+  /** Callers rejected because the queue was full. */
+  rejectedFull: number;
+  /** Duration of the last batch, in ms. */
+  lastBatchMs: number;
+  /** Size of the last batch. */
+  lastBatchRows: number;
+  /** Longest batch so far, in ms. */
+  maxBatchMs: number;
+}
+
 interface Pending {
+  /** Submission number: callers settle in this order. */
+  no: number;
   chat: NewChat;
+  deadline: number;
+  settled: boolean;
   resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
 }
 
-/** Counters for metrics. */
-export interface BatcherStats {
-  batches: number;
-  rows: number;
-  failures: number;
-  lastBatchMs: number;
-  lastBatchRows: number;
+function positiveInt(v: number | undefined, def: number, field: string): number {
+  const x = v ?? def;
+  if (!Number.isInteger(x) || x <= 0) throw new RangeError(`ChatBatcher ${field} must be a positive integer, not ${String(v)}`);
+  return x;
 }
 
-/** Collects chats into batched appends. */
+/** Collects chats into batched appends; see the module comment for the rules. */
 export class ChatBatcher {
-  readonly stats: BatcherStats = { batches: 0, rows: 0, failures: 0, lastBatchMs: 0, lastBatchRows: 0 };
-  private queue: Pending[] = [];
-  private running: Promise<void> | null = null;
-  private scheduled = false;
+  /** Counters for metrics. */
+  readonly stats: BatcherStats = {
+    batches: 0, rows: 0, failures: 0, timeouts: 0, rejectedFull: 0, lastBatchMs: 0, lastBatchRows: 0, maxBatchMs: 0,
+  };
   private readonly maxBatch: number;
   private readonly maxQueue: number;
   private readonly timeoutMs: number;
+  private queue: Pending[] = [];
+  private inflight: Pending[] | null = null;
+  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  private submitted = 0;
+  /** Every caller with no <= this has been answered (settlement is FIFO). */
+  private settledThrough = 0;
+  private waiters: Array<{ target: number; resolve: () => void }> = [];
 
+  /** @param chats the store to append to. Options are validated (RangeError naming the field). */
   constructor(private readonly chats: ChatStore, opts: ChatBatcherOptions = {}) {
-    this.maxBatch = opts.maxBatch ?? DEFAULT_MAX_BATCH;
-    this.maxQueue = opts.maxQueue ?? DEFAULT_MAX_QUEUE;
-    this.timeoutMs = opts.timeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS;
+    this.maxBatch = positiveInt(opts.maxBatch, DEFAULT_MAX_BATCH, 'maxBatch');
+    this.maxQueue = positiveInt(opts.maxQueue, DEFAULT_MAX_QUEUE, 'maxQueue');
+    this.timeoutMs = positiveInt(opts.timeoutMs, DEFAULT_BATCH_TIMEOUT_MS, 'timeoutMs');
   }
 
-  /** Chats waiting for a batch. */
+  /** Chats waiting for a batch (not counting the one in flight). */
   get queued(): number {
     return this.queue.length;
   }
 
-  /** Stores one chat with the next batch. */
+  /** Chats in the batch being committed now. */
+  get inFlight(): number {
+    return this.inflight?.length ?? 0;
+  }
+
+  /**
+   * Stores one chat with the next batch. Rejects with RequestError BAD_REQUEST if the chat
+   * cannot be stored, BackendError STORE_UNAVAILABLE if the queue is full or the store failed,
+   * STORE_TIMEOUT if not committed within timeoutMs.
+   */
   append(chat: NewChat): Promise<AppendResult> {
-    if (this.queue.length >= this.maxQueue) {
-      return Promise.reject(new BackendError('STORE_UNAVAILABLE', `store queue full (${this.maxQueue} chats waiting); retry later`));
+    try {
+      validateNewChat(chat);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    return new Promise((resolve, reject) => {
-      this.queue.push({ chat, resolve, reject });
+    if (this.queue.length >= this.maxQueue) {
+      this.stats.rejectedFull++;
+      return Promise.reject(new BackendError('STORE_UNAVAILABLE',
+        `store queue full (${this.maxQueue} chats waiting): the store is not keeping up; retry later`));
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      const no = ++this.submitted;
+      this.queue.push({ no, chat, deadline: Date.now() + this.timeoutMs, settled: false, resolve, reject });
       this.schedule();
+      this.arm();
     });
   }
 
-  /** Resolves once everything submitted so far was committed (or failed). */
-  async flush(): Promise<void> {
-    while (this.running || this.queue.length > 0) {
-      if (!this.running) this.kick();
-      await this.running;
-    }
+  /** Resolves once every chat submitted before the call has been answered (stored or failed). */
+  flush(): Promise<void> {
+    const target = this.submitted;
+    if (this.settledThrough >= target) return Promise.resolve();
+    if (!this.inflight) this.startBatch(); // no need to wait for the next turn
+    return new Promise((resolve) => this.waiters.push({ target, resolve }));
   }
 
   private schedule(): void {
-    if (this.scheduled || this.running) return;
+    if (this.scheduled || this.inflight) return;
     this.scheduled = true;
+    // setImmediate runs after this turn's I/O callbacks: everything they submit joins the batch.
     setImmediate(() => {
       this.scheduled = false;
-      this.kick();
+      this.startBatch();
     });
   }
 
-  private kick(): void {
-    if (this.running || this.queue.length === 0) return;
+  private startBatch(): void {
+    if (this.inflight || this.queue.length === 0) return;
     const batch = this.queue.length <= this.maxBatch ? this.queue : this.queue.slice(0, this.maxBatch);
     this.queue = batch === this.queue ? [] : this.queue.slice(this.maxBatch);
-    this.running = this.commit(batch).finally(() => {
-      this.running = null;
-      if (this.queue.length > 0) this.schedule();
-    });
-  }
-
-  private async commit(batch: Pending[]): Promise<void> {
-    const t0 = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BackendError('STORE_TIMEOUT',
-        `the store did not commit within ${this.timeoutMs} ms; the message was not stored, resend it`)), this.timeoutMs);
-    });
+    this.inflight = batch;
+    const t0 = performance.now();
+    let commit: Promise<AppendResult[]>;
     try {
-      const results = await Promise.race([this.chats.appendBatch(batch.map((p) => p.chat)), timeout]);
+      commit = this.chats.appendBatch(batch.map((p) => p.chat));
+    } catch (err) {
+      commit = Promise.reject(err);
+    }
+    commit.then((results) => {
+      if (results.length !== batch.length) {
+        throw new BackendError('STORE_UNAVAILABLE', `store returned ${results.length} results for ${batch.length} chats`);
+      }
+      const ms = performance.now() - t0;
       this.stats.batches++;
       this.stats.rows += batch.length;
       this.stats.lastBatchRows = batch.length;
-      this.stats.lastBatchMs = Date.now() - t0;
-      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
-    } catch (err) {
+      this.stats.lastBatchMs = ms;
+      if (ms > this.stats.maxBatchMs) this.stats.maxBatchMs = ms;
+      for (let i = 0; i < batch.length; i++) this.settle(batch[i], null, results[i]);
+    }).catch((err: unknown) => {
       this.stats.failures++;
-      const e = err instanceof BackendError ? err : new BackendError('STORE_UNAVAILABLE', `the store failed: ${String(err)}`, { cause: err });
-      for (const p of batch) p.reject(e);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
-/** CursorBatcher options. */
-export interface CursorBatcherOptions {
-  /** Called with a flush error; the updates are kept and retried on the next flush. */
-  onError?: (err: unknown) => void;
-  /** Delay before a flush after the first update. Default 0 (next turn). */
-  delayMs?: number;
-}
-
-/** Coalesces cursor moves and writes them in batches. */
-export class CursorBatcher {
-  private acks = new Map<string, CursorUpdate>();
-  private reads = new Map<string, CursorUpdate>();
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-
-  constructor(private readonly chats: ChatStore, private readonly opts: CursorBatcherOptions = {}) {}
-
-  /** Records that `userId` received everything in `convId` up to `seq`. */
-  ack(userId: number, convId: string, seq: number): void {
-    merge(this.acks, userId, convId, seq);
-    this.schedule();
+      const e = err instanceof ImError ? err : new BackendError('STORE_UNAVAILABLE', `the store failed: ${String(err)}`, { cause: err });
+      for (const p of batch) this.settle(p, e);
+    }).finally(() => {
+      this.inflight = null;
+      this.notify();
+      if (this.queue.length > 0) this.schedule();
+      this.arm();
+    });
   }
 
-  /** Records that `userId` read everything in `convId` up to `seq`. */
-  read(userId: number, convId: string, seq: number): void {
-    merge(this.reads, userId, convId, seq);
-    this.schedule();
+  private settle(p: Pending, err: unknown, result?: AppendResult): void {
+    if (p.settled) return;
+    p.settled = true;
+    if (p.no > this.settledThrough) this.settledThrough = p.no;
+    if (err) p.reject(err);
+    else p.resolve(result!);
   }
 
-  /** Writes everything recorded so far. */
-  async flush(): Promise<void> {
-    if (this.running) await this.running;
-    if (this.acks.size === 0 && this.reads.size === 0) return;
-    this.running = this.write().finally(() => { this.running = null; });
-    await this.running;
+  private notify(): void {
+    if (this.waiters.length === 0) return;
+    const ready = this.waiters.filter((w) => w.target <= this.settledThrough);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.target > this.settledThrough);
+    for (const w of ready) w.resolve();
   }
 
-  private schedule(): void {
-    if (this.timer || this.running) return;
-    this.timer = setTimeout(() => {
+  /** Keeps one timer armed for the oldest unanswered caller's deadline. */
+  private arm(): void {
+    const oldest = this.inflight?.find((p) => !p.settled) ?? this.queue[0];
+    if (!oldest) {
+      if (this.timer) clearTimeout(this.timer);
       this.timer = null;
-      this.flush().catch(() => undefined);
-    }, this.opts.delayMs ?? 0);
-  }
-
-  private async write(): Promise<void> {
-    const acks = this.acks, reads = this.reads;
-    this.acks = new Map();
-    this.reads = new Map();
-    try {
-      if (acks.size > 0) await this.chats.advanceAck([...acks.values()]);
-      if (reads.size > 0) await this.chats.advanceRead([...reads.values()]);
-    } catch (err) {
-      // Keep them: cursors must not be lost because one flush failed.
-      for (const u of acks.values()) merge(this.acks, u.userId, u.convId, u.seq);
-      for (const u of reads.values()) merge(this.reads, u.userId, u.convId, u.seq);
-      this.opts.onError?.(err);
-      setTimeout(() => this.schedule(), 500).unref();
       return;
     }
-    if (this.acks.size > 0 || this.reads.size > 0) setImmediate(() => this.schedule());
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.expire();
+      this.arm();
+    }, Math.max(0, oldest.deadline - Date.now()));
   }
-}
 
-function merge(map: Map<string, CursorUpdate>, userId: number, convId: string, seq: number): void {
-  const key = `${userId}\u0000${convId}`;
-  const cur = map.get(key);
-  if (!cur) map.set(key, { userId, convId, seq });
-  else if (seq > cur.seq) cur.seq = seq;
+  private expire(): void {
+    const now = Date.now();
+    for (const p of this.inflight ?? []) {
+      if (p.settled || p.deadline > now) continue;
+      this.stats.timeouts++;
+      this.settle(p, new BackendError('STORE_TIMEOUT',
+        `the store did not confirm the chat within ${this.timeoutMs} ms; it may have been stored: resend it with the same id`));
+    }
+    let n = 0;
+    while (n < this.queue.length && this.queue[n].deadline <= now) n++;
+    if (n > 0) {
+      const expired = this.queue.slice(0, n);
+      this.queue = this.queue.slice(n);
+      for (const p of expired) {
+        this.stats.timeouts++;
+        this.settle(p, new BackendError('STORE_TIMEOUT',
+          `the chat waited ${this.timeoutMs} ms for the store and was not stored; resend it`));
+      }
+    }
+    this.notify();
+  }
 }

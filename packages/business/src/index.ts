@@ -3,6 +3,21 @@
  * imports net, Redis or AMQP.
  */
 export * from './ports';
-export { SqliteStore, openSqliteStore, parseSqliteOptions, type SqliteStoreOptions } from './sqlite/store';
-export * from './batcher';
 export { openStore, type StoreConfig } from './open';
+export {
+  SqliteStore, openSqliteStore, parseSqliteOptions, type SqliteStoreOptions, SQLITE_FILE_NAME,
+  DEFAULT_SQLITE_SYNCHRONOUS, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, DEFAULT_SQLITE_WAL_CHECKPOINT_PAGES,
+} from './sqlite/store';
+export { DEFAULT_DEDUP_MERGE_ROWS } from './sqlite/dedup';
+export { MysqlStore, openMysqlStore } from './mysql/store';
+export {
+  parseMysqlOptions, parseMysqlUrl, type MysqlStoreOptions, type MysqlTarget,
+  DEFAULT_MYSQL_CONNECTION_LIMIT, DEFAULT_MYSQL_QUERY_TIMEOUT_MS, DEFAULT_MYSQL_QUEUE_LIMIT,
+  DEFAULT_MYSQL_SCHEMA_TIMEOUT_MS, DEFAULT_MYSQL_MAX_RETRIES, DEFAULT_MYSQL_DATABASE,
+} from './mysql/options';
+export { findSchemaFile, splitSqlStatements } from './mysql/schema';
+export {
+  validateNewChat, coalesceCursorUpdates, isStorableConvId, MAX_CLIENT_MSG_ID_CHARS, MAX_CONV_ID_CHARS,
+  MAX_USER_NAME_CHARS, MAX_STORED_BODY_BYTES,
+} from './validate';
+export * from './batcher';

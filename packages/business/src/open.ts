@@ -1,18 +1,33 @@
 /**
- * Opens the configured backend.
+ * One entry point for the server: a StoreConfig in, an opened Store out. The embedded SQLite
+ * store is the default deployment; MySQL is for several instances sharing one database.
  */
 import type { Store } from './ports';
+import { openMysqlStore } from './mysql/store';
+import type { MysqlStoreOptions } from './mysql/options';
 import { openSqliteStore } from './sqlite/store';
 
-/** Which backend to open. */
+/** Which backend to open, with its options. */
 export type StoreConfig =
-  | { kind: 'sqlite'; dataDir: string; synchronous?: 'FULL' | 'NORMAL' }
-  | { kind: 'mysql'; url: string; connectionLimit?: number; queryTimeoutMs?: number; queueLimit?: number };
+  | {
+    kind: 'sqlite';
+    /** Directory of hxim.sqlite; created if missing. */
+    dataDir: string;
+    /** WAL fsync policy; default FULL (nothing acked is lost even on power loss). */
+    synchronous?: 'FULL' | 'NORMAL';
+  }
+  | ({ kind: 'mysql' } & MysqlStoreOptions);
 
-/** Opens a store. */
+/** Opens the configured backend; rejects with BackendError if it cannot be reached. */
 export async function openStore(cfg: StoreConfig): Promise<Store> {
-  if (cfg.kind === 'sqlite') return openSqliteStore({ dataDir: cfg.dataDir, synchronous: cfg.synchronous ?? 'FULL' });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('./mysql/store') as { openMysqlStore(c: unknown): Promise<Store> };
-  return mod.openMysqlStore(cfg);
+  switch (cfg.kind) {
+    case 'sqlite':
+      return openSqliteStore({ dataDir: cfg.dataDir, synchronous: cfg.synchronous });
+    case 'mysql': {
+      const { kind: _kind, ...opts } = cfg;
+      return openMysqlStore(opts);
+    }
+    default:
+      throw new RangeError(`store.kind must be "sqlite" or "mysql", not ${JSON.stringify((cfg as { kind?: unknown }).kind)}`);
+  }
 }

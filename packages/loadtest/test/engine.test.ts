@@ -62,7 +62,7 @@ describe('chat against the fake server', { concurrency: false }, () => {
   it('pushes the server dropped arrive in the catch-up: still clean', async () => {
     fake.faults.dropPushEvery = 7;
     try {
-      const r = await run('chat');
+      const r = await run('chat', { drainS: 0.5 });
       assertClean(r);
       assert.equal(r.history.delivered, r.history.acked);
     } finally {
@@ -84,11 +84,12 @@ describe('chat against the fake server', { concurrency: false }, () => {
   it('acked but never stored: lost > 0, the run fails', async () => {
     fake.faults.forgetEvery = 50;
     try {
-      const r = await run('chat');
+      const r = await run('chat', { drainS: 0.5 });
       assert.ok(r.history.lost > 0);
       assert.equal(r.pass, false);
       assert.equal(r.exitCode, 1);
       assert.match(r.history.examples.join('\n'), /lost: sender/);
+      assert.equal(r.history.gaps, r.history.lost, 'each forgotten seq is also a gap');
     } finally {
       fake.faults.forgetEvery = 0;
     }

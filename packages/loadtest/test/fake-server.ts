@@ -38,6 +38,7 @@ export class FakeImServer {
   private readonly byClientId = new Map<string, ChatMessage>();
   private readonly accounts = new Map<string, { userId: number; password: string }>();
   private readonly tokens = new Map<string, number>();
+  private readonly forgotten = new Set<string>();
   private nextUser = 1;
   private nextMsg = 1;
 
@@ -141,11 +142,13 @@ export class FakeImServer {
       return;
     }
     const convId = privateConvId(conn.userId, m.receiveId);
+    const stored = this.append(conn.userId, m, convId);
     if (every(this.faults.forgetEvery)) {
-      this.ack(conn.socket, m.id, { convId, seq: 1e9 + n } as ChatMessage, false);
+      // Takes a seq and acks it, but the row is never readable nor pushed.
+      this.forgotten.add(`${convId}|${stored.seq}`);
+      this.ack(conn.socket, m.id, stored, false);
       return;
     }
-    const stored = this.append(conn.userId, m, convId);
     this.byClientId.set(key, stored);
     this.ack(conn.socket, m.id, stored, false);
     if (!every(this.faults.dropPushEvery)) this.push(stored, every(this.faults.pushTwiceEvery) ? 2 : 1);
@@ -182,7 +185,7 @@ export class FakeImServer {
   }
 
   private after(convId: string, afterSeq: number, limit: number): { messages: ChatMessage[]; hasMore: boolean } {
-    const rows = (this.store.get(convId) ?? []).filter((r) => r.seq > afterSeq);
+    const rows = (this.store.get(convId) ?? []).filter((r) => r.seq > afterSeq && !this.forgotten.has(`${convId}|${r.seq}`));
     return { messages: rows.slice(0, limit), hasMore: rows.length > limit };
   }
 

@@ -43,7 +43,7 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Bound of the member-row cache (see member-cache.ts); default 1,000,000 pairs. */
   memberCacheEntries?: number;
-  /** Recent messages held in memory before a dedup merge (see dedup.ts); default 20,000. */
+  /** Recent messages held in memory before a dedup merge (see dedup.ts); default 50,000. */
   dedupMergeRows?: number;
   /** WAL size, in pages, that triggers a checkpoint; default {@link DEFAULT_SQLITE_WAL_CHECKPOINT_PAGES}. */
   walCheckpointPages?: number;

@@ -1,0 +1,46 @@
+/**
+ * Runs the real server CLI as a child process, for tests that kill it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+
+/** Path of the compiled server CLI. */
+export const SERVER_CLI = path.resolve(__dirname, '..', '..', 'src', 'cli.js');
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Starts `im-server start` with the given flags; resolves once it listens. */
+export async function spawnServer(flags: string[], timeoutMs = 15_000): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [SERVER_CLI, 'start', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms: ${err}`)), timeoutMs);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('listening on')) { clearTimeout(t); resolve(); }
+    });
+    child.once('exit', (code) => { clearTimeout(t); reject(new Error(`server exited with ${code}: ${err}`)); });
+  });
+  child.removeAllListeners('exit');
+  return child;
+}
+
+/** Kills a child with a signal and waits for it to exit. */
+export function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    child.once('exit', (code) => resolve(code));
+    child.kill(signal);
+  });
+}
