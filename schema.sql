@@ -2,8 +2,9 @@
 --
 -- Applied by MysqlStore on start (openMysqlStore({applySchema: true}), the default) and safe to
 -- apply again: every statement is CREATE TABLE IF NOT EXISTS. The embedded SQLite store uses the
--- same tables and columns (packages/business/src/sqlite/schema.ts); a unit test
--- (packages/business/test/schema-sync.test.ts) fails when the two drift apart.
+-- same tables, columns and keys (packages/business/src/sqlite/schema.ts), except that it keeps
+-- the (sender_id, client_msg_id) key in two extra tables instead of an index (the reason is in
+-- that file); a unit test (packages/business/test/schema-sync.test.ts) fails when they drift.
 --
 -- Conventions, and why:
 -- * Every time is BIGINT milliseconds since the epoch, like ChatMessage.timeStamp on the wire
@@ -15,8 +16,8 @@
 -- * Client message ids use utf8mb4_nopad_bin (MariaDB): byte-exact and NO PAD, so "a" and "a "
 --   are two different ids, exactly as in SQLite. With a PAD SPACE collation they would collide
 --   on the unique key and one client could make a whole group-commit batch fail.
--- * Statements are separated by a semicolon at the end of a line; the loader splits on that,
---   so no semicolon may end a line inside a statement or a comment.
+-- * The loader (packages/business/src/mysql/schema.ts) drops full-line "--" comments and splits
+--   at semicolons that end a line, so no line inside a statement may end with a semicolon.
 
 -- user_account. Fixes from the seed (seed.md §2.1): the password was stored in plain text
 -- (now only an scrypt hash, "scrypt$N$r$p$salt$hash"); there were two ids (id and user_id) and

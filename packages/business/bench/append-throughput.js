@@ -10,6 +10,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
+const mysql = require('mysql2/promise');
 const { SqliteStore, openMysqlStore } = require('../dist/src/index.js');
 
 function arg(name, def) {
@@ -32,7 +33,13 @@ async function open() {
   }
   const db = `hxim_bench_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
   const store = await openMysqlStore({ url: `${baseUrl}/${db}`, queryTimeoutMs: 10000 });
-  return { store, cleanup: () => store.dropDatabaseForTests() };
+  const cleanup = async () => {
+    const u = new URL(baseUrl);
+    const c = await mysql.createConnection({ host: u.hostname, port: Number(u.port || 3306), user: u.username || 'root', password: u.password });
+    await c.query(`DROP DATABASE IF EXISTS \`${db}\``);
+    await c.end();
+  };
+  return { store, cleanup };
 }
 
 async function once() {
@@ -56,8 +63,8 @@ async function once() {
   }
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const cpu = process.cpuUsage(cpu0);
-  await cleanup();
   await store.close();
+  await cleanup();
   return { rate: Math.round((total / wallMs) * 1000), cpuUs: (cpu.user + cpu.system) / total };
 }
 

@@ -90,6 +90,8 @@ export class ChatBatcher {
   private readonly timeoutMs: number;
   private queue: Pending[] = [];
   private inflight: Pending[] | null = null;
+  /** Settles when the in-flight appendBatch has finished, however it ended. */
+  private inflightDone: Promise<void> | null = null;
   private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private submitted = 0;
@@ -134,16 +136,20 @@ export class ChatBatcher {
       const no = ++this.submitted;
       this.queue.push({ no, chat, deadline: Date.now() + this.timeoutMs, settled: false, resolve, reject });
       this.schedule();
-      this.arm();
+      if (!this.timer) this.arm();
     });
   }
 
-  /** Resolves once every chat submitted before the call has been answered (stored or failed). */
-  flush(): Promise<void> {
+  /**
+   * Resolves once every chat submitted before the call has been answered (stored or failed)
+   * and no appendBatch holding any of them is still running (one that timed out included), so
+   * the store can be closed after it.
+   */
+  async flush(): Promise<void> {
     const target = this.submitted;
-    if (this.settledThrough >= target) return Promise.resolve();
     if (!this.inflight) this.startBatch(); // no need to wait for the next turn
-    return new Promise((resolve) => this.waiters.push({ target, resolve }));
+    if (this.settledThrough < target) await new Promise<void>((resolve) => this.waiters.push({ target, resolve }));
+    while (this.inflight && this.inflight[0].no <= target && this.inflightDone) await this.inflightDone;
   }
 
   private schedule(): void {
@@ -168,7 +174,7 @@ export class ChatBatcher {
     } catch (err) {
       commit = Promise.reject(err);
     }
-    commit.then((results) => {
+    this.inflightDone = commit.then((results) => {
       if (results.length !== batch.length) {
         throw new BackendError('STORE_UNAVAILABLE', `store returned ${results.length} results for ${batch.length} chats`);
       }
@@ -185,9 +191,10 @@ export class ChatBatcher {
       for (const p of batch) this.settle(p, e);
     }).finally(() => {
       this.inflight = null;
+      this.inflightDone = null;
       this.notify();
       if (this.queue.length > 0) this.schedule();
-      this.arm();
+      this.rearm();
     });
   }
 
@@ -207,15 +214,20 @@ export class ChatBatcher {
     for (const w of ready) w.resolve();
   }
 
-  /** Keeps one timer armed for the oldest unanswered caller's deadline. */
+  /** Re-arms the deadline timer for the current oldest caller (or clears it when idle). */
+  private rearm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.arm();
+  }
+
+  /**
+   * Arms one timer for the oldest unanswered caller's deadline (callers are FIFO, so it is the
+   * earliest). Call only when no timer is set.
+   */
   private arm(): void {
     const oldest = this.inflight?.find((p) => !p.settled) ?? this.queue[0];
-    if (!oldest) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = null;
-      return;
-    }
-    if (this.timer) return;
+    if (!oldest) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.expire();

@@ -3,6 +3,7 @@
  * imports net, Redis or AMQP.
  */
 export * from './ports';
+export * from './batcher';
 export { openStore, type StoreConfig } from './open';
 export {
   SqliteStore, openSqliteStore, parseSqliteOptions, type SqliteStoreOptions, SQLITE_FILE_NAME,
@@ -20,4 +21,3 @@ export {
   validateNewChat, coalesceCursorUpdates, isStorableConvId, MAX_CLIENT_MSG_ID_CHARS, MAX_CONV_ID_CHARS,
   MAX_USER_NAME_CHARS, MAX_STORED_BODY_BYTES,
 } from './validate';
-export * from './batcher';

@@ -99,11 +99,17 @@ export interface ChatStore {
    * — also within the batch — returns the original with duplicate=true and is not stored again.
    * The conversation and its member rows are created on first use. The sender's read cursor
    * moves to the new seq (you have read what you wrote).
+   *
+   * Details both backends share: the sender is made a member even if missing from memberIds; a
+   * member row created here starts with ackSeq = readSeq = the seq before the message it first
+   * appears in (0 in a new conversation; a member added to a running group does not get its
+   * history as unread); a malformed chat rejects the whole call with RequestError BAD_REQUEST
+   * (validate.ts) before anything is written.
    */
   appendBatch(chats: readonly NewChat[]): Promise<AppendResult[]>;
-  /** Messages of a conversation with seq > afterSeq, ascending, at most `limit`. */
+  /** Messages of a conversation with seq > afterSeq, ascending, at most `limit` (capped at 10,000). */
   readAfter(convId: string, afterSeq: number, limit: number): Promise<StoredChat[]>;
-  /** Messages with seq < beforeSeq (0 = from the newest), descending, at most `limit`. */
+  /** Messages with seq < beforeSeq (0 = from the newest), descending, at most `limit` (capped at 10,000). */
   readBefore(convId: string, beforeSeq: number, limit: number): Promise<StoredChat[]>;
   /** The user's cursors in every conversation where lastSeq > ackSeq (has undelivered). */
   lagging(userId: number): Promise<ConvCursor[]>;
@@ -111,9 +117,12 @@ export interface ChatStore {
   cursors(userId: number, convIds: readonly string[]): Promise<ConvCursor[]>;
   /** True when the user is a member of the conversation. */
   isMember(userId: number, convId: string): Promise<boolean>;
-  /** Moves delivered cursors forward, in one transaction. */
+  /**
+   * Moves delivered cursors forward (never past lastSeq: an ack from the future would hide
+   * messages from catch-up), in one transaction. Updates for non-members are ignored.
+   */
   advanceAck(updates: readonly CursorUpdate[]): Promise<void>;
-  /** Moves read cursors forward (never past lastSeq), in one transaction. */
+  /** Moves read cursors forward (never past lastSeq), in one transaction. Non-members are ignored. */
   advanceRead(updates: readonly CursorUpdate[]): Promise<void>;
 }
 

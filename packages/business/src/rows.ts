@@ -66,9 +66,14 @@ export function rowToCursor(r: CursorRow): ConvCursor {
   return { convId: r.conv_id, lastSeq: Number(r.last_seq), ackSeq: Number(r.ack_seq), readSeq: Number(r.read_seq) };
 }
 
+/** readAfter's lower bound: anything but a finite number reads from the start. */
+export function afterBound(afterSeq: number): number {
+  return Number.isFinite(afterSeq) ? Math.floor(afterSeq) : 0;
+}
+
 /** readBefore's "0 = from the newest" mapped to a bound no seq reaches. */
 export function beforeBound(beforeSeq: number): number {
-  return beforeSeq > 0 ? beforeSeq : Number.MAX_SAFE_INTEGER;
+  return Number.isFinite(beforeSeq) && beforeSeq > 0 ? Math.ceil(beforeSeq) : Number.MAX_SAFE_INTEGER;
 }
 
 /** A page size as the stores apply it: at least 0, an integer, at most 10,000 rows. */

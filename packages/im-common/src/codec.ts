@@ -50,7 +50,7 @@ interface FieldPlan {
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Varint bytes of a field's tag, as JS array-literal text. */
+/** The varint bytes of a field's tag (field number << 3 | wire type). */
 function tagBytes(id: number, wireType: number): number[] {
   let v = ((id << 3) | wireType) >>> 0;
   const out: number[] = [];

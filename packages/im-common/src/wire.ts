@@ -45,6 +45,9 @@ export function writeVarint32(buf: Uint8Array, pos: number, v: number): number {
   return pos;
 }
 
+/** Output of {@link splitInt64}: the low and high 32 bits, each as a uint32. */
+const split = { lo: 0, hi: 0 };
+
 /** Splits a number into 64-bit two's-complement halves, truncating like protobufjs' LongBits. */
 function splitInt64(v: number): void {
   const neg = v < 0;
@@ -59,8 +62,8 @@ function splitInt64(v: number): void {
       if (++hi > 0xffffffff) hi = 0;
     }
   }
-  cursor.pos = lo;
-  cursor.hi = hi;
+  split.lo = lo;
+  split.hi = hi;
 }
 
 /** Bytes taken by an int64/uint64 varint holding `v` (a number; negatives take 10 bytes). */
@@ -71,8 +74,8 @@ export function sizeVarint64(v: number): number {
     return v < 0x800000000 ? 5 : v < 0x40000000000 ? 6 : v < 0x2000000000000 ? 7 : 8;
   }
   splitInt64(v);
-  let lo = cursor.pos;
-  let hi = cursor.hi;
+  let lo = split.lo;
+  let hi = split.hi;
   let n = 1;
   while (hi !== 0 || lo > 127) {
     lo = ((lo >>> 7) | (hi << 25)) >>> 0;
@@ -93,8 +96,8 @@ export function writeVarint64(buf: Uint8Array, pos: number, v: number): number {
     hi = (v - lo) / TWO_32;
   } else {
     splitInt64(v);
-    lo = cursor.pos;
-    hi = cursor.hi;
+    lo = split.lo;
+    hi = split.hi;
   }
   while (hi !== 0 || lo > 127) {
     buf[pos++] = (lo & 127) | 128;

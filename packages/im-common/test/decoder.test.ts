@@ -240,6 +240,48 @@ test('decoder: a large frame in many small chunks is joined once and delivered w
   assert.equal(decodeBody(2, out[0].body).msgBody.length, 60000);
 });
 
+test('decoder: a 64 KiB frame fed one byte at a time, then frames after it', () => {
+  const big = encodeFrame(MessageType.CHAT, { id: 'big', msgBody: Buffer.alloc(65000, 9) });
+  const tail = encodeFrame(MessageType.HEARTBEAT, { id: 'after' });
+  const stream = Buffer.concat([big, tail]);
+  const dec = new FrameDecoder();
+  const out: RawFrame[] = [];
+  for (let i = 0; i < stream.length; i++) {
+    assert.equal(dec.push(stream.subarray(i, i + 1), (f) => out.push(f)), null);
+    if (i < big.length - 1) assert.equal(dec.bufferedBytes, i + 1);
+  }
+  assert.equal(out.length, 2);
+  assert.equal(decodeBody(2, out[0].body).msgBody.length, 65000);
+  assert.equal(decodeBody(3, out[1].body).id, 'after');
+});
+
+test('decoder: bodies handed out are never overwritten by later pushes', () => {
+  const frames = Array.from({ length: 20 }, (_, i) => encodeFrame(MessageType.HEARTBEAT, { id: `frame-${i}` }));
+  const stream = Buffer.concat(frames);
+  const dec = new FrameDecoder();
+  const kept: RawFrame[] = []; // not copied: the decoder must not reuse their memory
+  for (let off = 0; off < stream.length; off += 7) dec.push(stream.subarray(off, off + 7), (f) => kept.push(f));
+  assert.deepEqual(kept.map((f) => decodeBody(3, f.body).id), frames.map((_, i) => `frame-${i}`));
+});
+
+test('decoder: a callback that throws twice in a row loses and repeats nothing', () => {
+  const frames = [1, 2, 3, 4, 5].map((i) => encodeFrame(MessageType.HEARTBEAT, { id: `h${i}` }));
+  const stream = Buffer.concat(frames);
+  const dec = new FrameDecoder();
+  const seen: string[] = [];
+  const failOn = new Set(['h2', 'h3']);
+  const cb = (f: RawFrame): void => {
+    const id = decodeBody(3, f.body).id;
+    seen.push(id);
+    if (failOn.delete(id)) throw new Error(`fail on ${id}`);
+  };
+  assert.throws(() => dec.push(stream.subarray(0, 30), cb), /fail on h2/);
+  assert.throws(() => dec.push(stream.subarray(30), cb), /fail on h3/);
+  assert.equal(dec.push(Buffer.alloc(0), cb), null);
+  assert.deepEqual(seen, ['h1', 'h2', 'h3', 'h4', 'h5']);
+  assert.equal(dec.bufferedBytes, 0);
+});
+
 test('decoder: options are validated, naming the field', () => {
   for (const bad of [-1, 1.5, Number.NaN, 2 ** 31]) {
     assert.throws(() => new FrameDecoder({ maxFrameBytes: bad }), /maxFrameBytes/);

@@ -153,9 +153,14 @@ test('fuzz: mutated frame streams through the decoder and the codec', { timeout:
       const s = rng.pick(seeds);
       return encodeFrame(s.type, decodeBody(s.type, s.body));
     });
-    const stream = rng.chance(0.5) ? mutate(rng, Buffer.concat(parts)) : Buffer.concat(parts);
+    const valid = rng.chance(0.5);
+    const stream = valid ? Buffer.concat(parts) : mutate(rng, Buffer.concat(parts));
     const frames = pushChecked(new FrameDecoder({ maxFrameBytes: MAX }), randomChunks(rng, stream), `iteration ${i}`);
     for (const f of frames) tryDecode(f.typeCode as MessageTypeCode, f.body, `iteration ${i}`);
+    // However it is chunked, a stream yields exactly the frames of one whole push.
+    const whole = pushChecked(new FrameDecoder({ maxFrameBytes: MAX }), [stream], `iteration ${i}`);
+    assert.deepEqual(frames, whole, `iteration ${i}: chunking changed the frames`);
+    if (valid) assert.equal(frames.length, parts.length);
   }
 });
 

@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { ImError } from '@hxim/im-common';
-import { defaultOptions, parseOptions, type ServerOptions } from './config';
+import { ConfigError, defaultOptions, parseOptions, type ServerOptions } from './config';
 import { startServer } from './server';
 
 const d = defaultOptions();
@@ -41,7 +41,23 @@ const FLAGS: Array<[string, keyof ServerOptions, string]> = [
   ['--token-ttl-ms <n>', 'tokenTtlMs', `session token lifetime (default ${d.tokenTtlMs})`],
   ['--presence-ttl-ms <n>', 'presenceTtlMs', `location TTL in the cluster (default ${d.presenceTtlMs})`],
   ['--log-level <level>', 'logLevel', `fatal|error|warn|info|debug|trace|silent (default ${d.logLevel})`],
+  ['--msg-rate <n>', 'msgRate', `frames/s per connection before reading pauses; 0 = unlimited (default ${d.msgRate})`],
+  ['--msg-burst <n>', 'msgBurst', `frames a connection may send at once above the rate (default ${d.msgBurst})`],
+  ['--rate-limit-grace-ms <n>', 'rateLimitGraceMs', `a connection over its rate this long gets RATE_LIMITED and is closed (default ${d.rateLimitGraceMs})`],
+  ['--connect-rate <n>', 'connectRate', `new connections/s per listener; excess get RATE_LIMITED; 0 = unlimited (default ${d.connectRate})`],
+  ['--connect-burst <n>', 'connectBurst', `new connections accepted at once above the rate (default ${d.connectBurst})`],
+  ['--login-failures-per-account <n>', 'loginFailuresPerAccount', `failed logins per account per window before LOGIN_THROTTLED; 0 = no limit (default ${d.loginFailuresPerAccount})`],
+  ['--login-failures-per-address <n>', 'loginFailuresPerAddress', `failed logins per client address per window; 0 = no limit (default ${d.loginFailuresPerAddress})`],
+  ['--login-failure-window-ms <n>', 'loginFailureWindowMs', `window of the failed-login limits (default ${d.loginFailureWindowMs})`],
+  ['--tls-cert <file>', 'tlsCert', 'PEM certificate chain: with --tls-key, clients connect with TLS (default: plain TCP)'],
+  ['--tls-key <file>', 'tlsKey', 'PEM private key of --tls-cert'],
+  ['--admin-port <n>', 'adminPort', 'HTTP port for /healthz and /metrics; "off" or -1 = disabled, 0 = any free port (default off)'],
+  ['--admin-host <addr>', 'adminHost', `HTTP admin listen address (default ${d.adminHost})`],
+  ['--shutdown-grace-ms <n>', 'shutdownGraceMs', `SIGTERM drain budget; the process exits at most 2 s after it (default ${d.shutdownGraceMs})`],
 ];
+
+/** The CLI's hard stop after a signal: the drain budget plus this margin (exit code 1). */
+const FORCE_EXIT_MARGIN_MS = 2000;
 
 function envName(key: string): string {
   return 'HXIM_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
@@ -61,13 +77,14 @@ async function runStart(flags: Record<string, unknown>): Promise<void> {
     process.exit(2);
   }
   const srv = await startServer(opts);
-  process.stderr.write(`im-server ${opts.instanceId} listening on ${opts.host}:${srv.port} ` +
-    `(auth ${opts.auth}, store ${opts.store}${opts.store === 'sqlite' ? ' in ' + opts.dataDir : ''}, cluster ${opts.cluster})\n`);
+  process.stderr.write(`im-server ${opts.instanceId} listening on ${opts.host}:${srv.port}${srv.tls ? ' (TLS)' : ''} ` +
+    `(auth ${opts.auth}, store ${opts.store}${opts.store === 'sqlite' ? ' in ' + opts.dataDir : ''}, cluster ${opts.cluster})` +
+    `${srv.adminPort >= 0 ? `; admin http://${opts.adminHost}:${srv.adminPort}/healthz /metrics` : ''}\n`);
   let signals = 0;
   const onSignal = (sig: string): void => {
     if (++signals > 1) process.exit(1);
     process.stderr.write(`im-server: ${sig}, draining (again to force)\n`);
-    const force = setTimeout(() => process.exit(1), 10_000);
+    const force = setTimeout(() => process.exit(1), opts.shutdownGraceMs + FORCE_EXIT_MARGIN_MS);
     force.unref();
     srv.stop().then(() => process.exit(0), () => process.exit(1));
   };
@@ -81,11 +98,17 @@ const program = new Command('im-server')
 
 const start = program.command('start')
   .description('run one server instance (embedded SQLite store by default: needs no services)')
-  .addHelpText('after', '\nEvery option can also be set by environment, e.g. --idle-timeout-ms as HXIM_IDLE_TIMEOUT_MS.');
+  .addHelpText('after', '\nEvery option can also be set by environment, e.g. --idle-timeout-ms as HXIM_IDLE_TIMEOUT_MS.\n' +
+    'Exit codes: 0 after a graceful stop (SIGTERM/SIGINT), 1 start failure or forced stop, 2 bad option.\n' +
+    'Limits, metrics, health, drain and TLS: docs/operations.md.');
 // commander camel-cases each flag into exactly the option key (--idle-timeout-ms -> idleTimeoutMs).
 for (const [flag, , desc] of FLAGS) start.option(flag, desc);
 start.action((flags: Record<string, unknown>) => runStart(flags).catch((err: unknown) => {
   const e = err as Error;
+  if (e instanceof ConfigError) {
+    console.error(`im-server: ${e.message}`);
+    process.exit(2);
+  }
   console.error(`im-server: could not start: ${e instanceof ImError ? `${e.code}: ` : ''}${e.message}`);
   process.exit(1);
 }));

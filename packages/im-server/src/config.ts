@@ -39,6 +39,32 @@ export const DEFAULT_SCRYPT_CONCURRENCY = 2;
 export const DEFAULT_TOKEN_TTL_MS = 30 * 24 * 3600 * 1000;
 /** Presence TTL; refreshed lazily at a third of it. */
 export const DEFAULT_PRESENCE_TTL_MS = 60_000;
+/**
+ * Frames per second one connection may send (token bucket refill; 0 = unlimited). Generous on
+ * purpose: a closed-loop load test with 10 in flight does a few thousand per second per
+ * connection, and a reconnecting client flushes its outbox in a burst (docs/operations.md).
+ */
+export const DEFAULT_MSG_RATE = 2000;
+/** Frames one connection may send at once before the rate applies (token bucket size). */
+export const DEFAULT_MSG_BURST = 4000;
+/** A connection kept over its rate (reading paused) for this long gets RATE_LIMITED and is closed. */
+export const DEFAULT_RATE_LIMIT_GRACE_MS = 10_000;
+/** New connections per second per listener (0 = unlimited); excess get RATE_LIMITED and close. */
+export const DEFAULT_CONNECT_RATE = 5000;
+/** New connections one listener accepts at once before the rate applies. */
+export const DEFAULT_CONNECT_BURST = 5000;
+/** Failed logins per account name per window before LOGIN_THROTTLED (0 = no limit). */
+export const DEFAULT_LOGIN_FAILURES_PER_ACCOUNT = 5;
+/** Failed logins per remote address per window before LOGIN_THROTTLED (0 = no limit). */
+export const DEFAULT_LOGIN_FAILURES_PER_ADDRESS = 30;
+/** The window of the failed-login limits (the allowance refills evenly over it). */
+export const DEFAULT_LOGIN_FAILURE_WINDOW_MS = 60_000;
+/** HTTP admin port (/healthz, /metrics): -1 = off (default), 0 = any free port. */
+export const DEFAULT_ADMIN_PORT = -1;
+/** HTTP admin listen address: loopback, so metrics are not exposed by accident. */
+export const DEFAULT_ADMIN_HOST = '127.0.0.1';
+/** A graceful stop (SIGTERM) finishes within this long; the CLI exits 2 s after it at the latest. */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 8000;
 
 /** Authentication mode. */
 export type AuthMode = 'password' | 'open';
@@ -103,6 +129,32 @@ export interface ServerOptions {
   presenceTtlMs: number;
   /** pino level: fatal, error, warn, info, debug, trace, silent. Default "info". */
   logLevel: string;
+  /** See {@link DEFAULT_MSG_RATE}. */
+  msgRate: number;
+  /** See {@link DEFAULT_MSG_BURST}. */
+  msgBurst: number;
+  /** See {@link DEFAULT_RATE_LIMIT_GRACE_MS}. */
+  rateLimitGraceMs: number;
+  /** See {@link DEFAULT_CONNECT_RATE}. */
+  connectRate: number;
+  /** See {@link DEFAULT_CONNECT_BURST}. */
+  connectBurst: number;
+  /** See {@link DEFAULT_LOGIN_FAILURES_PER_ACCOUNT}. */
+  loginFailuresPerAccount: number;
+  /** See {@link DEFAULT_LOGIN_FAILURES_PER_ADDRESS}. */
+  loginFailuresPerAddress: number;
+  /** See {@link DEFAULT_LOGIN_FAILURE_WINDOW_MS}. */
+  loginFailureWindowMs: number;
+  /** PEM certificate (chain) file: with {@link tlsKey}, the client listener speaks TLS. Default "" (plain TCP). */
+  tlsCert: string;
+  /** PEM private key file of {@link tlsCert}. Default "". */
+  tlsKey: string;
+  /** See {@link DEFAULT_ADMIN_PORT}. The string "off" is accepted for -1. */
+  adminPort: number;
+  /** See {@link DEFAULT_ADMIN_HOST}. */
+  adminHost: string;
+  /** See {@link DEFAULT_SHUTDOWN_GRACE_MS}. */
+  shutdownGraceMs: number;
 }
 
 /** A bad option value. The message names the option and says what is accepted. */
@@ -127,6 +179,11 @@ export function defaultOptions(): ServerOptions {
     syncPage: DEFAULT_SYNC_PAGE, scryptLogN: DEFAULT_SCRYPT_LOG_N,
     scryptConcurrency: DEFAULT_SCRYPT_CONCURRENCY, tokenTtlMs: DEFAULT_TOKEN_TTL_MS,
     presenceTtlMs: DEFAULT_PRESENCE_TTL_MS, logLevel: 'info',
+    msgRate: DEFAULT_MSG_RATE, msgBurst: DEFAULT_MSG_BURST, rateLimitGraceMs: DEFAULT_RATE_LIMIT_GRACE_MS,
+    connectRate: DEFAULT_CONNECT_RATE, connectBurst: DEFAULT_CONNECT_BURST,
+    loginFailuresPerAccount: DEFAULT_LOGIN_FAILURES_PER_ACCOUNT, loginFailuresPerAddress: DEFAULT_LOGIN_FAILURES_PER_ADDRESS,
+    loginFailureWindowMs: DEFAULT_LOGIN_FAILURE_WINDOW_MS, tlsCert: '', tlsKey: '',
+    adminPort: DEFAULT_ADMIN_PORT, adminHost: DEFAULT_ADMIN_HOST, shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
   };
 }
 
@@ -137,7 +194,10 @@ const INT_RANGES: Partial<Record<keyof ServerOptions, [number, number]>> = {
   maxConnections: [1, 1_000_000], maxOutboundBytes: [1024, 1024 * 1024 * 1024],
   drainTimeoutMs: [100, 600_000], maxInflight: [1, 1_000_000], syncPage: [1, 10_000],
   scryptLogN: [4, 20], scryptConcurrency: [1, 64], tokenTtlMs: [1000, 365 * 24 * 3600 * 1000],
-  presenceTtlMs: [1000, 3_600_000],
+  presenceTtlMs: [1000, 3_600_000], msgRate: [0, 10_000_000], msgBurst: [1, 10_000_000],
+  rateLimitGraceMs: [0, 3_600_000], connectRate: [0, 1_000_000], connectBurst: [1, 1_000_000],
+  loginFailuresPerAccount: [0, 1_000_000], loginFailuresPerAddress: [0, 1_000_000],
+  loginFailureWindowMs: [1000, 24 * 3600 * 1000], adminPort: [-1, 65535], shutdownGraceMs: [100, 600_000],
 };
 const ENUMS: Partial<Record<keyof ServerOptions, readonly string[]>> = {
   auth: ['password', 'open'], store: ['sqlite', 'mysql'], sqliteSync: ['FULL', 'NORMAL'],
@@ -156,8 +216,10 @@ export function parseOptions(input: Partial<Record<keyof ServerOptions, unknown>
     if (!(k in out)) throw new ConfigError(`unknown option "${k}"`);
     out[k] = v;
   }
+  if (out.adminPort === 'off') out.adminPort = -1;
   for (const [k, [lo, hi]] of Object.entries(INT_RANGES) as Array<[string, [number, number]]>) {
-    const n = typeof out[k] === 'string' ? Number(out[k]) : out[k];
+    const v = out[k];
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < lo || n > hi) {
       throw new ConfigError(`option "${k}" must be an integer from ${lo} to ${hi}, got ${JSON.stringify(out[k])}`);
     }
@@ -185,6 +247,16 @@ export function parseOptions(input: Partial<Record<keyof ServerOptions, unknown>
   if (o.maxBodyBytes > o.maxFrameBytes) {
     throw new ConfigError(`option "maxBodyBytes" (${o.maxBodyBytes}) must not exceed "maxFrameBytes" (${o.maxFrameBytes})`);
   }
+  for (const k of ['tlsCert', 'tlsKey'] as const) {
+    if (typeof o[k] !== 'string') throw new ConfigError(`option "${k}" must be a file path`);
+  }
+  if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
+    throw new ConfigError(`options "tlsCert" and "tlsKey" go together: give both PEM files, or neither for plain TCP`);
+  }
+  if (o.adminPort > 0 && o.adminPort === o.port) {
+    throw new ConfigError(`option "adminPort" (${o.adminPort}) must differ from "port"`);
+  }
+  if (typeof o.adminHost !== 'string' || o.adminHost === '') throw new ConfigError('option "adminHost" must be a listen address');
   o.dataDir = path.resolve(o.dataDir);
   return o;
 }

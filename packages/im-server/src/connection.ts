@@ -11,9 +11,25 @@ import {
   encodeFrame, ErrorCodes, FrameDecoder, ImError, MessageType, SEED_MAX_TYPE,
   type MessageByType, type MessageTypeCode, type RawFrame,
 } from '@hxim/im-common';
+import { TokenBucket } from './limits/token-bucket';
+import { RetryLaterError, retryAfterOf } from './limits/retry-later';
+import type { Stats } from './stats';
 
 /** Lifecycle: new → authenticating → online → closing → closed. */
 export type ConnState = 'new' | 'authenticating' | 'online' | 'closing' | 'closed';
+
+/** Per-connection limits, shared by every connection of a server (config.ts). */
+export interface ConnectionLimits {
+  readonly maxFrameBytes: number;
+  readonly maxOutboundBytes: number;
+  readonly maxInflight: number;
+  /** Frames per second (token bucket refill); 0 = unlimited. */
+  readonly msgRate: number;
+  /** Token bucket size. */
+  readonly msgBurst: number;
+  /** Longest a connection may stay over its rate before RATE_LIMITED + close. */
+  readonly rateLimitGraceMs: number;
+}
 
 /** What a connection needs from the server. */
 export interface ConnectionHost {
@@ -21,10 +37,22 @@ export interface ConnectionHost {
   onFrame(conn: Connection, frame: RawFrame): void;
   /** Called once when the socket is gone. */
   onClose(conn: Connection): void;
-  readonly maxFrameBytes: number;
-  readonly maxOutboundBytes: number;
-  readonly maxInflight: number;
+  readonly limits: ConnectionLimits;
+  /** Counters (bytes and frames by type, rate-limit pauses, evictions). */
+  readonly stats: Stats;
 }
+
+/** Why reading is paused; reading resumes when no reason is left. */
+export const Pause = {
+  /** {@link ConnectionLimits.maxInflight} requests await a backend. */
+  INFLIGHT: 1,
+  /** A login is being processed (later frames wait in the dispatcher's inbox). */
+  LOGIN: 2,
+  /** Over the frame rate: paused until the token bucket is out of debt. */
+  RATE: 4,
+  /** The server is draining. */
+  DRAIN: 8,
+} as const;
 
 /** Milliseconds a closing socket may take to flush before it is destroyed. */
 const CLOSE_FLUSH_MS = 1000;
@@ -38,6 +66,8 @@ export class Connection {
   platform = 0;
   /** True for protocolVersion 0 clients: they receive only the seed's frame types 1-5. */
   seedMode = true;
+  /** Set once a login frame said protocolVersion 0: even login errors must use seed types. */
+  seedDeclared = false;
   /** SHA-256 of the session token used or issued at login, for logout. */
   tokenHash = '';
   /** Set when close() ran, with the reason for logs. */
@@ -48,19 +78,35 @@ export class Connection {
   partialSince = 0;
   /** Last time the socket's buffer was empty (for the drain timeout). */
   lastDrainedAt = this.openedAt;
-  /** Requests awaiting a backend; reading pauses at host.maxInflight. */
+  /** Requests awaiting a backend; reading pauses at limits.maxInflight. */
   inflight = 0;
   log: Logger;
 
   private readonly decoder: FrameDecoder;
   private corked = false;
-  private paused = false;
+  /** Bit set of {@link Pause} reasons. */
+  private pausedFor = 0;
+  /** Frame-rate bucket (null: unlimited). */
+  private readonly bucket: TokenBucket | null;
+  /** Start of the current stretch over the frame rate (0: not over it). */
+  private limitedSince = 0;
+  private rateTimer: NodeJS.Timeout | null = null;
+  private readonly onFrame = (frame: RawFrame): void => {
+    this.frames++;
+    const stats = this.host.stats;
+    stats.framesIn++;
+    if (frame.typeCode < stats.framesInByType.length) stats.framesInByType[frame.typeCode]!++;
+    this.host.onFrame(this, frame);
+  };
+  private frames = 0;
   /** Live pushes that arrived during login, flushed after LoginAck so it comes first. */
   private held: Buffer[] | null = null;
 
   constructor(readonly id: string, readonly socket: net.Socket, private readonly host: ConnectionHost, log: Logger) {
     this.log = log;
-    this.decoder = new FrameDecoder({ maxFrameBytes: host.maxFrameBytes });
+    const lim = host.limits;
+    this.decoder = new FrameDecoder({ maxFrameBytes: lim.maxFrameBytes });
+    this.bucket = lim.msgRate > 0 ? new TokenBucket(lim.msgRate, lim.msgBurst, this.openedAt) : null;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => { this.lastDrainedAt = Date.now(); });
@@ -86,13 +132,58 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.lastReadAt = Date.now();
-    const err = this.decoder.push(chunk, (frame) => this.host.onFrame(this, frame));
+    this.host.stats.bytesIn += chunk.length;
+    this.frames = 0;
+    const err = this.decoder.push(chunk, this.onFrame);
     if (err) {
       this.fail(err);
       return;
     }
     if (this.decoder.bufferedBytes === 0) this.partialSince = 0;
     else if (this.partialSince === 0) this.partialSince = this.lastReadAt;
+    if (this.bucket !== null && this.frames > 0) this.meter(this.frames);
+  }
+
+  /**
+   * The frame-rate limit (issue 7): the frames of this chunk were read and are handled, but a
+   * connection over its rate stops being read until its bucket is out of debt, so TCP pushes
+   * back on the sender. Only a connection that stays over the rate for rateLimitGraceMs (it
+   * would hold its pause forever) is told RATE_LIMITED and closed.
+   */
+  private meter(n: number): void {
+    const bucket = this.bucket!;
+    const now = this.lastReadAt;
+    // The stretch over the rate ends once the client let the bucket refill to half.
+    if (this.limitedSince !== 0 && bucket.level(now) >= bucket.burst / 2) this.limitedSince = 0;
+    if (bucket.take(now, n) >= 0 || this.state === 'closing' || this.state === 'closed') return;
+    const wait = bucket.waitMs(now);
+    if (this.limitedSince === 0) this.limitedSince = now;
+    else if (now - this.limitedSince > this.host.limits.rateLimitGraceMs) {
+      this.fail(new RetryLaterError('RATE_LIMITED',
+        `more than ${this.host.limits.msgRate} frames/s for over ${this.host.limits.rateLimitGraceMs} ms; slow down`, wait, { fatal: true }));
+      return;
+    }
+    this.host.stats.ratePauses++;
+    this.pauseReading(Pause.RATE);
+    if (this.rateTimer) clearTimeout(this.rateTimer);
+    this.rateTimer = setTimeout(() => {
+      this.rateTimer = null;
+      this.resumeReading(Pause.RATE);
+    }, wait);
+    this.rateTimer.unref();
+  }
+
+  /** Stops reading for `reason` (one of {@link Pause}); reading resumes when every reason is gone. */
+  pauseReading(reason: number): void {
+    if (this.pausedFor === 0) this.socket.pause();
+    this.pausedFor |= reason;
+  }
+
+  /** Ends a {@link pauseReading}. */
+  resumeReading(reason: number): void {
+    if ((this.pausedFor & reason) === 0) return;
+    this.pausedFor &= ~reason;
+    if (this.pausedFor === 0 && this.state !== 'closed') this.socket.resume();
   }
 
   /**
@@ -109,10 +200,26 @@ export class Connection {
     }
     if (this.socket.writableLength === 0) this.lastDrainedAt = Date.now();
     this.socket.write(frame);
-    if (this.socket.writableLength > this.host.maxOutboundBytes && this.state !== 'closing') {
-      this.fail(new ImError('SLOW_CONSUMER',
-        `outbound buffer passed ${this.host.maxOutboundBytes} bytes: the client is not reading`, { fatal: true }));
-    }
+    const stats = this.host.stats;
+    stats.bytesOut += frame.length;
+    const type = frame.length >= 8 ? frame.readInt32BE(4) : 0;
+    if (type > 0 && type < stats.framesOutByType.length) stats.framesOutByType[type]!++;
+    if (this.socket.writableLength > this.host.limits.maxOutboundBytes) this.evict('outbound buffer passed the limit');
+  }
+
+  /**
+   * Closes a slow consumer at once, without an error frame: it would sit behind the unread
+   * backlog and never be read, and destroying the socket frees that backlog now.
+   */
+  evict(why: string): void {
+    if (this.state === 'closed') return;
+    const wasClosing = this.state === 'closing';
+    this.log.info({ outboundBytes: this.socket.writableLength, limit: this.host.limits.maxOutboundBytes }, `closing slow consumer: ${why}`);
+    this.state = 'closing';
+    this.closeReason ||= 'SLOW_CONSUMER';
+    this.held = null;
+    if (!wasClosing) this.host.stats.error('SLOW_CONSUMER');
+    this.socket.destroy();
   }
 
   /** @internal flushes the corked writes of this tick. */
@@ -151,13 +258,15 @@ export class Connection {
    */
   sendError(err: ImError, requestId = '', refType = 0): void {
     const fatal = err.fatal;
-    if (this.seedMode && this.state === 'online') {
+    if (this.seedMode && (this.state === 'online' || this.seedDeclared)) {
       this.write(encodeFrame(MessageType.BUSINESS, {
         id: requestId, businessType: ErrorCodes[err.code], msgBody: `${err.code}: ${err.message}`,
         timeStamp: Date.now(),
       }));
     } else {
-      this.write(encodeFrame(MessageType.ERROR, { requestId, code: err.code, message: err.message, fatal, refType }));
+      this.write(encodeFrame(MessageType.ERROR, {
+        requestId, code: err.code, message: err.message, fatal, refType, retryAfterMs: retryAfterOf(err),
+      }));
     }
     if (fatal) this.close(err.code);
   }
@@ -166,7 +275,8 @@ export class Connection {
   fail(err: ImError): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.log.info({ code: err.code, msg: err.message }, 'closing connection');
-    this.sendError(err.fatal ? err : new ImError(err.code, err.message, { fatal: true }));
+    this.host.stats.error(err.code);
+    this.sendError(err.fatal ? err : new ImError(err.code, err.message, { fatal: true, cause: err }));
   }
 
   /** Flushes and closes; destroys the socket if the flush takes too long. */
@@ -179,23 +289,24 @@ export class Connection {
     setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_MS).unref();
   }
 
+  /** True while the socket still has unsent output (drain waits for it). */
+  get flushing(): boolean {
+    return !this.socket.destroyed && this.socket.writableLength > 0;
+  }
+
   /** Marks a request as waiting on a backend; pauses reading past the limit. */
   beginWork(): void {
-    if (++this.inflight >= this.host.maxInflight && !this.paused) {
-      this.paused = true;
-      this.socket.pause();
-    }
+    if (++this.inflight >= this.host.limits.maxInflight) this.pauseReading(Pause.INFLIGHT);
   }
 
   /** Ends {@link beginWork}; resumes reading below the limit. */
   endWork(): void {
-    if (--this.inflight < this.host.maxInflight && this.paused) {
-      this.paused = false;
-      if (this.state !== 'closed') this.socket.resume();
-    }
+    if (--this.inflight < this.host.limits.maxInflight) this.resumeReading(Pause.INFLIGHT);
   }
 
   private onSocketClose(): void {
+    if (this.rateTimer) clearTimeout(this.rateTimer);
+    this.rateTimer = null;
     if (this.state === 'closed') return;
     if (this.state !== 'closing') this.closeReason ||= 'peer closed';
     this.state = 'closed';

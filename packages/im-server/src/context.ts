@@ -10,6 +10,7 @@ import type { Router } from './router';
 import type { SessionTable } from './sessions';
 import type { UserDirectory } from './users';
 import type { Stats } from './stats';
+import type { LoginThrottle } from './limits/login-throttle';
 
 /** Shared services of one server instance. */
 export interface ServerContext {
@@ -27,6 +28,8 @@ export interface ServerContext {
   readonly presence: Presence;
   readonly users: UserDirectory;
   readonly stats: Stats;
+  /** Failed-login throttle by account and address. */
+  readonly throttle: LoginThrottle;
   /** Replays frames queued during a login (dispatcher.ts). */
   readonly drainInbox: (conn: import('./connection').Connection) => void;
 }

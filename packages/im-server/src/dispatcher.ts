@@ -25,7 +25,6 @@ export class Dispatcher {
 
   /** Handles one frame. Never throws. */
   dispatch(conn: Connection, frame: RawFrame): void {
-    this.ctx.stats.framesIn++;
     if (conn.state === 'closing' || conn.state === 'closed') return;
     if (conn.state === 'authenticating') {
       const inbox = this.inboxes.get(conn) ?? [];

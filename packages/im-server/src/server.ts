@@ -1,21 +1,27 @@
 /**
- * One IM server instance: the TCP listener, connection bookkeeping, and the wiring of store,
+ * One IM server instance: the client listener, connection bookkeeping, and the wiring of store,
  * presence, bus, router and handlers. Backends can be injected (tests run several instances in
  * one process over a shared in-memory presence and bus hub).
  */
 import { EventEmitter } from 'node:events';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import type { Logger } from 'pino';
-import { ImError, encodeFrame, MessageType, type RawFrame } from '@hxim/im-common';
+import { ImError, type RawFrame } from '@hxim/im-common';
 import { ChatBatcher, CursorBatcher, openStore, type Store } from '@hxim/business';
-import type { Bus, Presence } from './cluster/ports';
+import type { Bus, Health, Presence } from './cluster/ports';
 import { createCluster, MemoryBusHub } from './cluster';
 import { parseOptions, type ServerOptions } from './config';
-import { Connection, type ConnectionHost } from './connection';
+import { Connection, type ConnectionHost, type ConnectionLimits } from './connection';
 import type { ServerContext } from './context';
 import { Dispatcher } from './dispatcher';
+import { drain } from './drain';
 import { HANDLERS } from './handlers';
 import { PasswordHasher } from './auth/password';
+import { AdminServer } from './admin/http';
+import { HealthChecker, type HealthReport } from './admin/health';
+import { Metrics, timeChats } from './admin/metrics';
+import { LoginThrottle } from './limits/login-throttle';
+import { ClientListener, loadTls, type ListenerHost } from './listener';
 import { createLogger } from './logger';
 import { Router } from './router';
 import { SessionTable } from './sessions';
@@ -33,52 +39,72 @@ export interface ServerDeps {
   logger?: Logger;
 }
 
-/** Most time a graceful stop may take before remaining sockets are destroyed. */
-const DRAIN_MS = 8000;
-
 /** A running server instance. */
-export class ImServer extends EventEmitter implements ConnectionHost {
+export class ImServer extends EventEmitter implements ConnectionHost, ListenerHost {
   readonly stats = new Stats();
   readonly sessions = new SessionTable();
   readonly connections = new Set<Connection>();
-  readonly maxFrameBytes: number;
-  readonly maxOutboundBytes: number;
-  readonly maxInflight: number;
-  private readonly listener: net.Server;
+  readonly limits: ConnectionLimits;
+  /** Prometheus metrics (served on the admin port when enabled). */
+  readonly metrics: Metrics;
+  /** Backend health (served as /healthz when the admin port is enabled). */
+  readonly health: HealthChecker;
+  private readonly listener: ClientListener;
   private readonly dispatcher: Dispatcher;
   private readonly sweeper: Sweeper;
   private readonly ctx: ServerContext;
+  private readonly throttle: LoginThrottle;
+  private readonly unregistering = new Set<Promise<unknown>>();
+  private readonly startedAt = Date.now();
+  private admin: AdminServer | null = null;
+  private boundAdminPort = -1;
   private nextConnId = 0;
   private refreshTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(readonly opts: ServerOptions, readonly log: Logger, readonly store: Store,
-    readonly presence: Presence, readonly bus: Bus, clustered: boolean, private readonly ownsStore: boolean) {
+    readonly presence: Presence, readonly bus: Bus, clustered: boolean, private readonly ownsStore: boolean,
+    tlsCreds: { cert: Buffer; key: Buffer } | null) {
     super();
-    this.maxFrameBytes = opts.maxFrameBytes;
-    this.maxOutboundBytes = opts.maxOutboundBytes;
-    this.maxInflight = opts.maxInflight;
+    this.limits = {
+      maxFrameBytes: opts.maxFrameBytes, maxOutboundBytes: opts.maxOutboundBytes, maxInflight: opts.maxInflight,
+      msgRate: opts.msgRate, msgBurst: opts.msgBurst, rateLimitGraceMs: opts.rateLimitGraceMs,
+    };
+    this.throttle = new LoginThrottle({
+      perAccount: opts.loginFailuresPerAccount, perAddress: opts.loginFailuresPerAddress, windowMs: opts.loginFailureWindowMs,
+    });
     const router = new Router({
       instanceId: opts.instanceId, sessions: this.sessions, presence, bus, clustered, log,
       onSeedDelivered: (conn, convId, seq) => this.ctx.cursors.ack(conn.userId, convId, seq),
       onPublishError: () => { this.stats.publishErrors++; },
     });
+    this.health = new HealthChecker({
+      instanceId: opts.instanceId, store, presence, bus, log, startedAt: this.startedAt,
+      connections: () => this.connections.size, sessions: () => this.sessions.size, draining: () => this.draining,
+    });
+    // The batcher sees the store through a timing wrapper: one histogram observation per batch.
+    const chats = new ChatBatcher(timeChats(store.chats, (ms, rows) => this.metrics.observeBatch(ms, rows)), { timeoutMs: 2000 });
+    const cursors = new CursorBatcher(store.chats, { onError: (err: unknown) => log.warn({ err: String(err) }, 'cursor flush failed; will retry') });
+    this.metrics = new Metrics({
+      stats: this.stats, connections: () => this.connections.size, sessions: () => this.sessions.size,
+      draining: () => this.draining, chats, cursors, presence, bus, throttle: this.throttle, health: this.health,
+    });
     this.ctx = {
       opts, instanceId: opts.instanceId, log, store, presence, router, sessions: this.sessions, stats: this.stats,
-      chats: new ChatBatcher(store.chats, { timeoutMs: 2000 }),
-      cursors: new CursorBatcher(store.chats, { onError: (err: unknown) => log.warn({ err: String(err) }, 'cursor flush failed; will retry') }),
+      chats, cursors, throttle: this.throttle,
       hasher: new PasswordHasher(opts.scryptLogN, opts.scryptConcurrency),
       users: new UserDirectory(store.accounts, opts.auth === 'open'),
       drainInbox: (conn) => this.dispatcher.drainInbox(conn),
     };
     this.dispatcher = new Dispatcher(this.ctx, HANDLERS);
-    this.sweeper = new Sweeper(this.connections, opts);
-    this.listener = net.createServer({ noDelay: true }, (s) => this.accept(s));
+    this.sweeper = new Sweeper(this.connections, opts, (now) => this.throttle.sweep(now));
+    this.listener = new ClientListener(opts, this, tlsCreds);
   }
 
   /** Validates options, opens the backends, binds and starts serving. */
   static async start(input: Partial<ServerOptions> = {}, deps: ServerDeps = {}): Promise<ImServer> {
     const opts = parseOptions(input);
+    const tlsCreds = loadTls(opts); // a bad file fails before any backend is opened
     const log = deps.logger ?? createLogger(opts.logLevel, opts.instanceId);
     const store = deps.store ?? await openStore(opts.store === 'sqlite'
       ? { kind: 'sqlite', dataDir: opts.dataDir, synchronous: opts.sqliteSync }
@@ -93,14 +119,24 @@ export class ImServer extends EventEmitter implements ConnectionHost {
       bus ??= c.bus;
     }
     const clustered = opts.cluster !== 'embedded' || deps.hub !== undefined || deps.presence !== undefined;
-    const srv = new ImServer(opts, log, store, presence!, bus!, clustered, deps.store === undefined);
+    const srv = new ImServer(opts, log, store, presence!, bus!, clustered, deps.store === undefined, tlsCreds);
     await srv.listen();
     return srv;
   }
 
-  /** The bound port. */
+  /** The bound client port. */
   get port(): number {
-    return (this.listener.address() as net.AddressInfo).port;
+    return this.listener.port;
+  }
+
+  /** The bound admin HTTP port, or -1 when the admin port is off. */
+  get adminPort(): number {
+    return this.boundAdminPort;
+  }
+
+  /** True when the client listener speaks TLS. */
+  get tls(): boolean {
+    return this.listener.tls;
   }
 
   /** This instance's id. */
@@ -108,29 +144,48 @@ export class ImServer extends EventEmitter implements ConnectionHost {
     return this.opts.instanceId;
   }
 
+  /** True once stop() began. */
+  get draining(): boolean {
+    return this.stopping !== null;
+  }
+
+  /** The /healthz report (pings the store). */
+  healthReport(): Promise<HealthReport> {
+    return this.health.report();
+  }
+
   private async listen(): Promise<void> {
     await this.bus.start(this.opts.instanceId, (env) => this.ctx.router.handleEnvelope(env));
-    await new Promise<void>((resolve, reject) => {
-      this.listener.once('error', reject);
-      this.listener.listen(this.opts.port, this.opts.host, () => {
-        this.listener.off('error', reject);
-        resolve();
-      });
-    });
-    this.listener.on('error', (err) => this.log.error({ err }, 'listener error'));
+    await this.listener.listen();
     if (!this.opts.advertise) this.opts.advertise = `127.0.0.1:${this.port}`;
     this.sweeper.start();
+    this.health.start();
     await this.heartbeat();
     const every = Math.floor(this.opts.presenceTtlMs / 3);
     this.refreshTimer = setInterval(() => void this.heartbeat(), every);
     this.refreshTimer.unref();
     // Redis keeps nothing on disk here: after a restart, rebuild every location at once.
     this.presence.onHealth((h) => {
-      this.log.warn({ backend: 'presence', health: h }, `presence is ${h}`);
+      this.logHealth('presence', h);
       if (h === 'up') void this.heartbeat();
     });
-    this.bus.onHealth((h) => this.log.warn({ backend: 'bus', health: h }, `bus is ${h}`));
-    this.log.info({ host: this.opts.host, port: this.port, auth: this.opts.auth, store: this.store.kind, cluster: this.opts.cluster }, 'listening');
+    this.bus.onHealth((h) => this.logHealth('bus', h));
+    if (this.opts.adminPort >= 0) {
+      this.admin = new AdminServer(this.health, this.metrics, this.log.child({ component: 'admin' }));
+      this.boundAdminPort = await this.admin.listen(this.opts.adminPort, this.opts.adminHost);
+    }
+    this.log.info({
+      host: this.opts.host, port: this.port, tls: this.tls, adminPort: this.boundAdminPort, auth: this.opts.auth,
+      store: this.store.kind, cluster: this.opts.cluster,
+    }, 'listening');
+  }
+
+  private logHealth(backend: 'presence' | 'bus', h: Health): void {
+    if (h === 'down') {
+      this.log.error({ backend, health: h }, backend === 'presence'
+        ? 'presence (Redis) is DOWN: logins fail and cross-instance delivery falls back to catch-up by seq until it is back'
+        : 'bus (RabbitMQ) is DOWN: cross-instance pushes fail; recipients on other instances catch up by seq');
+    } else this.log.warn({ backend, health: h }, `${backend} is back up`);
   }
 
   /** Registry heartbeat plus a lazy refresh of every location this instance owns. */
@@ -148,17 +203,17 @@ export class ImServer extends EventEmitter implements ConnectionHost {
     }
   }
 
-  private accept(socket: net.Socket): void {
-    if (this.stopping || this.connections.size >= this.opts.maxConnections) {
-      this.stats.connectionsRejected++;
-      const err = this.stopping
-        ? new ImError('SERVER_DRAINING', 'this server is shutting down; connect to another instance', { fatal: true })
-        : new ImError('SERVER_FULL', `server full (${this.opts.maxConnections} connections); try another instance`, { fatal: true });
-      socket.on('error', () => undefined);
-      socket.end(encodeFrame(MessageType.ERROR, { code: err.code, message: err.message, fatal: true }));
-      setTimeout(() => socket.destroy(), 1000).unref();
-      return;
+  /** @internal ListenerHost: SERVER_DRAINING or SERVER_FULL, or null to admit. */
+  admit(): ImError | null {
+    if (this.stopping) return new ImError('SERVER_DRAINING', 'this server is shutting down; connect to another instance', { fatal: true });
+    if (this.connections.size >= this.opts.maxConnections) {
+      return new ImError('SERVER_FULL', `server full (${this.opts.maxConnections} connections); try another instance`, { fatal: true });
     }
+    return null;
+  }
+
+  /** @internal ListenerHost: takes over an admitted socket. */
+  accept(socket: net.Socket): void {
     const id = `${this.opts.instanceId}#${++this.nextConnId}`;
     const conn = new Connection(id, socket, this, this.log.child({ connId: id }));
     this.connections.add(conn);
@@ -174,42 +229,32 @@ export class ImServer extends EventEmitter implements ConnectionHost {
   onClose(conn: Connection): void {
     this.connections.delete(conn);
     if (this.sessions.remove(conn)) {
-      this.presence.unregister({ userId: conn.userId, platform: conn.platform, instanceId: this.opts.instanceId, connId: conn.id })
-        .catch((err: unknown) => conn.log.warn({ err: String(err) }, 'presence unregister failed (the location expires by TTL)'));
+      const p = this.presence.unregister({ userId: conn.userId, platform: conn.platform, instanceId: this.opts.instanceId, connId: conn.id })
+        .catch((err: unknown) => conn.log.warn({ err: String(err) }, 'presence unregister failed (the location expires by TTL)'))
+        .finally(() => this.unregistering.delete(p));
+      this.unregistering.add(p);
     }
     conn.log.debug({ reason: conn.closeReason }, 'connection closed');
   }
 
   /**
-   * Graceful stop: stop accepting, tell every client to reconnect elsewhere, flush the pending
-   * batches, deregister, close the backends. Resolves within about 10 s.
+   * Graceful stop (drain.ts): stop accepting, answer what was read, tell every client to
+   * reconnect elsewhere (SERVER_DRAINING), flush, deregister, close the backends. Resolves
+   * within about {@link ServerOptions.shutdownGraceMs}.
    */
   stop(): Promise<void> {
-    this.stopping ??= this.drain();
+    this.stopping ??= drain({
+      ctx: this.ctx, connections: this.connections, presence: this.presence, bus: this.bus, store: this.store,
+      ownsStore: this.ownsStore, unregistering: this.unregistering,
+      stopAccepting: () => {
+        this.listener.close();
+        this.sweeper.stop();
+        this.health.stop();
+        if (this.refreshTimer) clearInterval(this.refreshTimer);
+      },
+      closeAdmin: () => this.admin?.close() ?? Promise.resolve(),
+    }, this.opts.shutdownGraceMs);
     return this.stopping;
-  }
-
-  private async drain(): Promise<void> {
-    this.log.info({ connections: this.connections.size }, 'draining');
-    this.listener.close();
-    this.sweeper.stop();
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
-    // Read nothing more, commit what was read (its acks go out first), then say goodbye.
-    for (const c of this.connections) c.socket.pause();
-    await this.ctx.chats.flush().catch((err: unknown) => this.log.error({ err: String(err) }, 'chat flush failed'));
-    await new Promise((r) => setImmediate(r));
-    const drained = new ImError('SERVER_DRAINING', 'this server is shutting down; reconnect to another instance', { fatal: true });
-    for (const c of this.connections) c.fail(drained);
-    const deadline = Date.now() + DRAIN_MS;
-    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const c of this.connections) c.socket.destroy();
-    await this.ctx.cursors.flush().catch((err: unknown) => this.log.error({ err: String(err) }, 'cursor flush failed'));
-    await this.presence.removeInstance(this.opts.instanceId).catch(() => undefined);
-    await this.bus.close().catch(() => undefined);
-    await this.presence.close().catch(() => undefined);
-    if (this.ownsStore) await this.store.close().catch(() => undefined);
-    this.log.info('stopped');
-    this.log.flush?.();
   }
 }
 

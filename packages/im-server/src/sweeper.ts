@@ -7,11 +7,17 @@ import { ImError } from '@hxim/im-common';
 import type { Connection } from './connection';
 import type { ServerOptions } from './config';
 
+/** How often the housekeeping hook runs (e.g. dropping idle login-throttle entries). */
+export const HOUSEKEEPING_MS = 10_000;
+
 /** Deadline checks for a set of connections. */
 export class Sweeper {
   private timer: NodeJS.Timeout | null = null;
+  private lastHousekeeping = Date.now();
 
-  constructor(private readonly conns: ReadonlySet<Connection>, private readonly opts: ServerOptions) {}
+  /** @param housekeeping run every {@link HOUSEKEEPING_MS} from the same timer */
+  constructor(private readonly conns: ReadonlySet<Connection>, private readonly opts: ServerOptions,
+    private readonly housekeeping: (now: number) => void = () => undefined) {}
 
   /** The check period: a quarter of the shortest deadline, at most 1 s. */
   get periodMs(): number {
@@ -33,6 +39,10 @@ export class Sweeper {
 
   /** Checks every connection once against `now`. */
   sweep(now: number): void {
+    if (now - this.lastHousekeeping >= HOUSEKEEPING_MS) {
+      this.lastHousekeeping = now;
+      this.housekeeping(now);
+    }
     const o = this.opts;
     for (const c of this.conns) {
       if (c.state === 'closing' || c.state === 'closed') continue;
@@ -44,9 +54,7 @@ export class Sweeper {
         c.fail(new ImError('PARTIAL_FRAME_TIMEOUT', `a frame stayed incomplete for ${o.partialFrameTimeoutMs} ms`, { fatal: true }));
       } else if (c.outboundBytes > 0 && now - c.lastDrainedAt > o.drainTimeoutMs) {
         // It cannot read an error frame either; close without one.
-        c.log.info('closing slow consumer: output not drained');
-        c.close('SLOW_CONSUMER');
-        setTimeout(() => c.socket.destroy(), 0).unref();
+        c.evict(`output not drained for ${o.drainTimeoutMs} ms`);
       }
     }
   }

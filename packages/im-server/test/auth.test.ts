@@ -94,3 +94,12 @@ test('identity is the connection: spoofed sender, unknown recipient and oversize
   await c.next(MessageType.HEARTBEAT);
   c.destroy();
 });
+
+test('a seed client refused at login gets a seed-readable notice (never a type above 5)', async () => {
+  const c = await RawClient.connect(srv.port);
+  c.seedLogin(1001);
+  const notice = await c.next(MessageType.BUSINESS);
+  assert.match(notice.msgBody, /^AUTH_REQUIRED:/);
+  await c.waitClosed();
+  assert.deepEqual(c.types().filter((t) => t > 5), []);
+});

@@ -119,7 +119,8 @@ async function main(): Promise<void> {
       process.exitCode = EXIT_USAGE;
     } else {
       process.stderr.write(`loadtest: ${e.message}\n`);
-      process.exitCode = EXIT_FAILED;
+      // A run stopped by its watchdog may still have timers pending: leave now.
+      process.exit(EXIT_FAILED);
     }
   }
 }

@@ -33,6 +33,8 @@ export interface ReplyMessage {
 
 /** Cumulative counters a worker reports every second. */
 export interface TickCounters {
+  /** The worker's monotonic clock when it took these counters (µs). */
+  atUs: number;
   /** Open, logged-in connections. */
   connections: number;
   sent: number;

@@ -31,10 +31,23 @@ export function procRssKiB(pid: number): number {
   }
 }
 
+/** Busy CPU µs of the whole machine (all cores: everything but idle and iowait) from /proc/stat. */
+export function machineBusyUs(): number {
+  try {
+    const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    return ((total - f[3]! - (f[4] ?? 0)) * 1e6) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
 /** One sample of some processes. */
 export interface ProcSample {
   /** Monotonic µs. */
   atUs: number;
+  /** {@link machineBusyUs} at the same moment. */
+  machineBusyUs: number;
   /** CPU µs per pid, in the order given. */
   cpuUs: number[];
   /** RSS KiB per pid. */
@@ -43,7 +56,7 @@ export interface ProcSample {
 
 /** Samples every pid now. */
 export function sampleProcs(pids: readonly number[]): ProcSample {
-  return { atUs: nowUs(), cpuUs: pids.map(procCpuUs), rssKiB: pids.map(procRssKiB) };
+  return { atUs: nowUs(), machineBusyUs: machineBusyUs(), cpuUs: pids.map(procCpuUs), rssKiB: pids.map(procRssKiB) };
 }
 
 /** Server CPU over a window: per pid and in total, as cores busy and µs per message. */
@@ -56,6 +69,8 @@ export interface CpuWindow {
   cores: number;
   /** cpuUs / messages, or null without messages. */
   cpuUsPerMsg: number | null;
+  /** Cores busy on the whole machine in the window (everything: other processes too). */
+  machineCores: number;
 }
 
 /** The CPU used between two samples of the same pids. */
@@ -69,6 +84,7 @@ export function cpuBetween(a: ProcSample, b: ProcSample, messages: number): CpuW
     cpuUs: Math.round(cpuUs),
     cores: seconds > 0 ? round(cpuUs / 1e6 / seconds, 3) : 0,
     cpuUsPerMsg: messages > 0 && Number.isFinite(cpuUs) ? round(cpuUs / messages, 2) : null,
+    machineCores: seconds > 0 ? round((b.machineBusyUs - a.machineBusyUs) / 1e6 / seconds, 2) : 0,
   };
 }
 

@@ -45,6 +45,8 @@ function fmt(n: number): string {
   return n >= 10_000 ? `${(n / 1000).toFixed(1)}k` : String(Math.round(n));
 }
 
+interface Rates { sent: number; acked: number; delivered: number; logins: number }
+
 /** Anything with the workers' latest ticks. */
 export interface TickSource { readonly ticks: ReadonlyArray<TickCounters | undefined> }
 
@@ -53,7 +55,8 @@ export class Progress {
   private phase = 'start';
   private untilUs: number | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private last: { sent: number; acked: number; delivered: number; logins: number; atUs: number } | null = null;
+  /** Per worker: the tick rates were last computed from, and those rates. */
+  private readonly seen = new Map<number, { tick: TickCounters; rates: Rates }>();
 
   constructor(private readonly scenario: string, private readonly source: TickSource, private readonly enabled: boolean,
     private readonly out: NodeJS.WriteStream = process.stderr) {}
@@ -78,20 +81,30 @@ export class Progress {
     if (this.enabled && this.out.isTTY) this.out.write('\n');
   }
 
-  /** The current view from the workers' ticks. */
+  /**
+   * The current view from the workers' ticks. Rates come from each worker's two latest ticks and
+   * its own timestamps, so a tick arriving just after a print does not show as a dip and a spike.
+   */
   view(): ProgressView {
     const ticks = this.source.ticks.filter((t): t is TickCounters => t !== undefined);
-    const sum = (f: (t: TickCounters) => number): number => ticks.reduce((a, t) => a + f(t), 0);
-    const now = { sent: sum((t) => t.sent), acked: sum((t) => t.acked), delivered: sum((t) => t.delivered), logins: sum((t) => t.logins), atUs: nowUs() };
-    const prev = this.last ?? now;
-    const dt = Math.max(1e-3, (now.atUs - prev.atUs) / 1e6);
-    this.last = now;
+    const total: Rates = { sent: 0, acked: 0, delivered: 0, logins: 0 };
+    this.source.ticks.forEach((t, w) => {
+      if (!t) return;
+      const prev = this.seen.get(w);
+      let rates = prev?.rates ?? { sent: 0, acked: 0, delivered: 0, logins: 0 };
+      if (prev && t.atUs > prev.tick.atUs) {
+        const dt = (t.atUs - prev.tick.atUs) / 1e6;
+        rates = { sent: (t.sent - prev.tick.sent) / dt, acked: (t.acked - prev.tick.acked) / dt,
+          delivered: (t.delivered - prev.tick.delivered) / dt, logins: (t.logins - prev.tick.logins) / dt };
+      }
+      if (!prev || t.atUs > prev.tick.atUs) this.seen.set(w, { tick: t, rates });
+      for (const k of ['sent', 'acked', 'delivered', 'logins'] as const) total[k] += rates[k];
+    });
     const h = mergeHistograms(ticks.map((t) => t.hist));
     return {
-      scenario: this.scenario, phase: this.phase, leftS: this.untilUs === null ? null : (this.untilUs - now.atUs) / 1e6,
-      connections: sum((t) => t.connections),
-      sentPerS: (now.sent - prev.sent) / dt, ackedPerS: (now.acked - prev.acked) / dt,
-      deliveredPerS: (now.delivered - prev.delivered) / dt, loginsPerS: (now.logins - prev.logins) / dt,
+      scenario: this.scenario, phase: this.phase, leftS: this.untilUs === null ? null : (this.untilUs - nowUs()) / 1e6,
+      connections: ticks.reduce((a, t) => a + t.connections, 0),
+      sentPerS: total.sent, ackedPerS: total.acked, deliveredPerS: total.delivered, loginsPerS: total.logins,
       p99Ms: h.totalCount > 0 ? h.getValueAtPercentile(99) / 1000 : null,
       errors: mergeErrors(ticks.map((t) => t.errors)),
     };

@@ -14,6 +14,7 @@ interface InsertResult {
 
 /** Accounts and tokens in MySQL. Created by MysqlStore. */
 export class MysqlAccountStore implements AccountStore {
+  /** @param db the store's pool. */
   constructor(private readonly db: MysqlDb) {}
 
   /** Creates an account; RequestError USER_EXISTS if the name is taken (unique key). */

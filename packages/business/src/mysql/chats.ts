@@ -16,7 +16,7 @@
 import type { AppendResult, ChatStore, ConvCursor, CursorUpdate, NewChat, StoredChat } from '../ports';
 import { MemberCache } from '../member-cache';
 import { buildResults, commitPlan, dedupKey, distinctKeys, planBatch, sortedConvIds, type BatchPlan } from '../plan';
-import { beforeBound, CHAT_COLUMNS, CURSOR_SELECT, pageLimit, rowToChat, rowToCursor, type ChatRow, type CursorRow } from '../rows';
+import { afterBound, beforeBound, CHAT_COLUMNS, CURSOR_SELECT, pageLimit, rowToChat, rowToCursor, type ChatRow, type CursorRow } from '../rows';
 import { coalesceCursorUpdates, convTypeOf, isStorableConvId, validateNewChat } from '../validate';
 import { ER, errnoOf, type Conn, type MysqlDb, type ServerVars, type Stmt } from './db';
 
@@ -36,6 +36,7 @@ function appendRetryable(err: unknown): boolean {
 export class MysqlChatStore implements ChatStore {
   private readonly cache: MemberCache;
 
+  /** @param db the store's pool; `memberCacheEntries` bounds the member-row cache. */
   constructor(private readonly db: MysqlDb, opts: { memberCacheEntries?: number } = {}) {
     this.cache = new MemberCache(opts.memberCacheEntries);
   }
@@ -163,7 +164,7 @@ export class MysqlChatStore implements ChatStore {
     if (n === 0 || !isStorableConvId(convId)) return [];
     return this.db.run('readAfter', async (c) => (await c.query<ChatRow[]>(
       `SELECT ${CHAT_COLUMNS} FROM chat_message WHERE conv_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?`,
-      [convId, afterSeq, n])).map(rowToChat));
+      [convId, afterBound(afterSeq), n])).map(rowToChat));
   }
 
   /** Messages with seq < beforeSeq (0 = from the newest), descending, at most `limit`. */

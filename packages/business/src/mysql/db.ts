@@ -57,6 +57,7 @@ export class Conn {
   /** Set when the connection's transaction state is unknown: it is destroyed, not reused. */
   poisoned = false;
 
+  /** Wraps a pooled connection for one call ending at `deadline` (ms since the epoch). */
   constructor(private readonly raw: mysql.PoolConnection, private readonly deadline: number,
     private readonly limits: { packetBytes: number }) {}
 
@@ -131,6 +132,7 @@ export class MysqlDb {
   readonly limits = { packetBytes: 4 << 20 };
   private vars: ServerVars | undefined;
 
+  /** Creates the pool; no connection is made until the first call. */
   constructor(private readonly opts: ParsedMysqlOptions) {
     const t = opts.target;
     this.pool = mysql.createPool({

@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import type { AppendResult, ChatStore, ConvCursor, CursorUpdate, NewChat, StoredChat } from '../ports';
 import { MemberCache } from '../member-cache';
 import { buildResults, commitPlan, dedupKey, planBatch } from '../plan';
-import { beforeBound, CHAT_COLUMNS, CURSOR_SELECT, pageLimit, rowToChat, rowToCursor, type ChatRow, type CursorRow } from '../rows';
+import { afterBound, beforeBound, CHAT_COLUMNS, CURSOR_SELECT, pageLimit, rowToChat, rowToCursor, type ChatRow, type CursorRow } from '../rows';
 import { coalesceCursorUpdates, convTypeOf, isStorableConvId, validateNewChat } from '../validate';
 import { DEFAULT_DEDUP_MERGE_ROWS, SqliteDedup } from './dedup';
 import { settle } from './guard';
@@ -144,7 +144,7 @@ export class SqliteChatStore implements ChatStore {
   readAfter(convId: string, afterSeq: number, limit: number): Promise<StoredChat[]> {
     return settle('readAfter', () => {
       const n = pageLimit(limit);
-      return n === 0 ? [] : this.selAfter.all(convId, afterSeq, n).map(rowToChat);
+      return n === 0 ? [] : this.selAfter.all(convId, afterBound(afterSeq), n).map(rowToChat);
     });
   }
 

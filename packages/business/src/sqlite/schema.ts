@@ -5,9 +5,10 @@
  * fixes from the seed, seed.md §2.1) are commented in schema.sql and not repeated here.
  *
  * Dialect differences, all deliberate:
- * - INTEGER PRIMARY KEY is SQLite's rowid; AUTOINCREMENT keeps ids from ever being reused, like
- *   InnoDB's AUTO_INCREMENT. chat_message omits AUTOINCREMENT: messages are never deleted, and
- *   skipping the sqlite_sequence update per insert is measurably faster.
+ * - INTEGER PRIMARY KEY AUTOINCREMENT is SQLite's rowid that never reuses an id, like InnoDB's
+ *   AUTO_INCREMENT. chat_message relies on it: the dedup merge watermark (sqlite/dedup.ts)
+ *   assumes every new server_msg_id is above every earlier one, even if the newest messages
+ *   were ever deleted. It costs about 0.3 us per message (one sqlite_sequence update).
  * - TEXT compares with the BINARY collation (byte-exact, no padding), which is what the MySQL
  *   side gets from *_bin / utf8mb4_nopad_bin.
  * - Secondary indexes are separate CREATE INDEX statements with the same names as the KEYs.
@@ -59,7 +60,7 @@ CREATE TABLE IF NOT EXISTS conversation_member (
 CREATE INDEX IF NOT EXISTS idx_member_user ON conversation_member (user_id, conv_id);
 
 CREATE TABLE IF NOT EXISTS chat_message (
-  server_msg_id  INTEGER PRIMARY KEY,
+  server_msg_id  INTEGER PRIMARY KEY AUTOINCREMENT,
   conv_id        TEXT    NOT NULL,
   seq            INTEGER NOT NULL,
   sender_id      INTEGER NOT NULL,

@@ -18,6 +18,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
+import { BackendError } from '@hxim/im-common';
 import { DEFAULT_MEMBER_CACHE_ENTRIES } from '../member-cache';
 import type { Store } from '../ports';
 import { SqliteAccountStore } from './accounts';
@@ -116,8 +117,24 @@ export class SqliteStore implements Store {
       });
     } catch (err) {
       this.db.close();
+      if ((err as { code?: unknown }).code === 'SQLITE_BUSY') {
+        throw new BackendError('STORE_UNAVAILABLE',
+          `${this.file} is in use by another process: one server per data directory (or choose another dataDir)`, { cause: err });
+      }
       throw sqliteError('open', err);
     }
+  }
+
+  /** Settings in effect and dedup state, for logs and metrics. */
+  info(): { file: string; journalMode: string; synchronous: 'FULL' | 'NORMAL' | 'OTHER'; dedupRecent: number; dedupMerges: number } {
+    const sync = Number(this.db.pragma('synchronous', { simple: true }));
+    return {
+      file: this.file,
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: sync === 2 ? 'FULL' : sync === 1 ? 'NORMAL' : 'OTHER',
+      dedupRecent: this.chats.dedup.recentCount,
+      dedupMerges: this.chats.dedup.merges,
+    };
   }
 
   /** Resolves when the database answers SELECT 1. */

@@ -45,7 +45,8 @@ function validate(ctx: ServerContext, conn: Connection, msg: ChatMessage): void 
   }
 }
 
-function ackSender(conn: Connection, msg: ChatMessage, r: AppendResult): void {
+function ackSender(ctx: ServerContext, conn: Connection, msg: ChatMessage, r: AppendResult): void {
+  ctx.stats.acksSent++;
   conn.send(MessageType.ACK, {
     id: msg.id, userId: conn.userId, receiveId: msg.receiveId, kind: AckKind.STORED, clientMsgId: msg.id,
     serverMsgId: r.serverMsgId, seq: r.seq, convId: r.convId, duplicate: r.duplicate, serverTime: r.serverTime,
@@ -65,7 +66,7 @@ async function handleChat(ctx: ServerContext, conn: Connection, msg: ChatMessage
       senderId: conn.userId, clientMsgId: clientKey(conn, msg), convId, memberIds: [conn.userId, msg.receiveId],
       recipientId: msg.receiveId, groupId: 0, msgType: msg.msgType, body: msg.msgBody, clientTime: msg.timeStamp,
     });
-    ackSender(conn, msg, r);
+    ackSender(ctx, conn, msg, r);
     if (r.duplicate) {
       ctx.stats.chatsDuplicate++;
       return; // delivered (or queued for catch-up) the first time

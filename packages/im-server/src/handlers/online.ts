@@ -9,7 +9,7 @@
 import {
   ImError, MessageType, OnlineKind, RequestError, type OnlineMessage,
 } from '@hxim/im-common';
-import type { Connection } from '../connection';
+import { Pause, type Connection } from '../connection';
 import type { ServerContext } from '../context';
 import { newToken, tokenHash } from '../auth/tokens';
 import { applyClientCursors, missedPage } from '../catchup';
@@ -27,8 +27,28 @@ interface Identity {
   tokenExpiresAt: number;
 }
 
+/**
+ * Step 0: refuse an account or address that failed too often lately (limits/login-throttle.ts),
+ * before any store lookup or scrypt. Token logins are throttled by address only.
+ */
+function throttle(ctx: ServerContext, conn: Connection, msg: OnlineMessage): void {
+  if (ctx.opts.auth === 'open') return;
+  try {
+    ctx.throttle.check(msg.token ? '' : msg.userName, conn.remoteAddress);
+  } catch (err) {
+    ctx.stats.loginsThrottled++;
+    throw err;
+  }
+}
+
+/** Records a failed login against the account and the address. */
+function failed(ctx: ServerContext, conn: Connection, msg: OnlineMessage): void {
+  ctx.stats.loginFailures++;
+  ctx.throttle.fail(msg.token ? '' : msg.userName, conn.remoteAddress);
+}
+
 /** Step 1: who is this? Throws a fatal ImError when the credentials do not hold. */
-async function authenticate(ctx: ServerContext, msg: OnlineMessage): Promise<Identity> {
+async function authenticate(ctx: ServerContext, conn: Connection, msg: OnlineMessage): Promise<Identity> {
   const now = Date.now();
   if (ctx.opts.auth === 'open') {
     if (!Number.isSafeInteger(msg.userId) || msg.userId <= 0) {
@@ -38,7 +58,10 @@ async function authenticate(ctx: ServerContext, msg: OnlineMessage): Promise<Ide
   }
   if (msg.token) {
     const rec = await ctx.store.accounts.findToken(tokenHash(msg.token), now);
-    if (!rec) throw new ImError('BAD_TOKEN', 'the session token is unknown or expired; log in with your password', { fatal: true });
+    if (!rec) {
+      failed(ctx, conn, msg);
+      throw new ImError('BAD_TOKEN', 'the session token is unknown or expired; log in with your password', { fatal: true });
+    }
     return { userId: rec.userId, userName: msg.userName, token: msg.token, tokenExpiresAt: rec.expiresAt };
   }
   if (msg.userName && msg.password) {
@@ -46,7 +69,7 @@ async function authenticate(ctx: ServerContext, msg: OnlineMessage): Promise<Ide
     // Verify even for unknown names would cost an scrypt; refusing fast leaks only existence,
     // which RegisterRequest (USER_EXISTS) reveals anyway.
     if (!acc || !(await ctx.hasher.verify(msg.password, acc.passwordHash))) {
-      ctx.stats.loginFailures++;
+      failed(ctx, conn, msg);
       throw new ImError('BAD_CREDENTIALS', 'wrong user name or password', { fatal: true });
     }
     const token = newToken();
@@ -114,10 +137,12 @@ async function replySeed(ctx: ServerContext, conn: Connection): Promise<void> {
 async function login(ctx: ServerContext, conn: Connection, msg: OnlineMessage): Promise<void> {
   if (conn.state !== 'new') throw new RequestError('ALREADY_LOGGED_IN', 'this connection is already logged in');
   conn.state = 'authenticating';
-  conn.socket.pause();
+  conn.seedDeclared = msg.protocolVersion < 1;
+  conn.pauseReading(Pause.LOGIN);
   let claimed = false;
   try {
-    const id = await authenticate(ctx, msg);
+    throttle(ctx, conn, msg);
+    const id = await authenticate(ctx, conn, msg);
     if (conn.state !== 'authenticating') return; // closed meanwhile
     claimSession(ctx, conn, id, msg);
     claimed = true;
@@ -134,9 +159,10 @@ async function login(ctx: ServerContext, conn: Connection, msg: OnlineMessage): 
         .catch(() => undefined);
     }
     conn.state = 'new';
-    throw err instanceof ImError ? new ImError(err.code, err.message, { fatal: true, cause: err }) : err;
+    // Every login failure closes the connection; the error keeps its retry hint (cause).
+    throw err instanceof ImError && !err.fatal ? new ImError(err.code, err.message, { fatal: true, cause: err }) : err;
   } finally {
-    if ((conn.state as string) !== 'closed') conn.socket.resume();
+    conn.resumeReading(Pause.LOGIN);
   }
 }
 

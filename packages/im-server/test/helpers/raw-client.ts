@@ -3,10 +3,12 @@
  * (seed frames, malformed bytes) and records every frame received.
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import {
   decodeBody, encodeFrame, FrameDecoder, MessageType,
   type MessageByType, type MessageTypeCode,
 } from '@hxim/im-common';
+import { testCa, testTls } from './tls';
 
 /** A received frame, decoded. */
 export interface Got<K extends MessageTypeCode = MessageTypeCode> {
@@ -33,10 +35,12 @@ export class RawClient {
     this.closedPromise = new Promise((resolve) => socket.on('close', () => { this.closed = true; this.wake(); resolve(); }));
   }
 
-  /** Connects to 127.0.0.1:port. */
-  static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
+  /** Connects to 127.0.0.1:port; with TLS (trusting the test CA) when HXIM_TEST_TLS=1 or `opts.tls`. */
+  static connect(port: number, host = '127.0.0.1', opts: { tls?: boolean } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = net.connect({ port, host }, () => resolve(new RawClient(s)));
+      const s: net.Socket = opts.tls ?? testTls()
+        ? tls.connect({ port, host, ca: testCa(), servername: 'localhost' }, () => resolve(new RawClient(s)))
+        : net.connect({ port, host }, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }

@@ -6,15 +6,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import pino from 'pino';
 import { startServer, type ImServer, type ServerDeps, type ServerOptions } from '../../src';
+import { TEST_TLS, testTls } from './tls';
 
 /** A fresh temporary data directory. */
 export function tempDir(tag = 'hxim'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${tag}-`));
 }
 
-/** Test defaults: ephemeral port, loopback, cheap scrypt, silent logs. */
+/** Test defaults: ephemeral port, loopback, cheap scrypt, silent logs; TLS when HXIM_TEST_TLS=1. */
 export function testOptions(over: Partial<ServerOptions> = {}): Partial<ServerOptions> {
-  return { host: '127.0.0.1', port: 0, scryptLogN: 10, dataDir: tempDir(), logLevel: 'silent', ...over };
+  const tls = testTls() ? { tlsCert: TEST_TLS.cert, tlsKey: TEST_TLS.key } : {};
+  return { host: '127.0.0.1', port: 0, scryptLogN: 10, dataDir: tempDir(), logLevel: 'silent', ...tls, ...over };
 }
 
 /** Starts a server with {@link testOptions}. */

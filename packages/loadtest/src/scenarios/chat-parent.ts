@@ -59,6 +59,8 @@ function outcome(ctx: ParentContext, rs: ChatWorkerResult[], drained: boolean, s
   const lag = Math.max(...rs.map((r) => r.pacerMaxLagMs));
   const notes: string[] = [];
   if (!drained) notes.push(`drain timeout (${o.drainS} s): acks or deliveries were still outstanding; the catch-up and the history check cover the rest`);
+  const errors = mergeErrors(rs.map((r) => r.errors));
+  if (errors.CATCHUP_FAILED) notes.push('the catch-up did not complete for every receiver: "lost" may include messages that are stored but were not fetched');
   if (o.mode === 'open' && lag > 50) notes.push(`the open-loop pacer fell up to ${lag} ms behind its schedule: the load tool was saturated; latencies still count from the intended send times`);
   const deliveredPerS = round(win.delivered / secs, 1);
   const figures: ScenarioOutcome['figures'] = {
@@ -76,14 +78,17 @@ function outcome(ctx: ParentContext, rs: ChatWorkerResult[], drained: boolean, s
     'server CPU cores': o.serverPids.length ? cpu.cores : null,
     'driver CPU-µs/msg': driver.cpuUsPerMsg,
     'driver CPU cores': driver.cores,
+    'machine busy cores (everything)': cpu.machineCores,
+    'other processes cores': o.serverPids.length ? round(cpu.machineCores - cpu.cores - driver.cores, 2) : null,
     'pacer max lag ms': o.mode === 'open' ? lag : null,
+    'driver event-loop delay p99 / max ms': `${Math.max(...rs.map((r) => r.loopDelayP99Ms))} / ${Math.max(...rs.map((r) => r.loopDelayMaxMs))}`,
     'messages sent (all)': sum((r) => r.totals.sent),
     reconnects: sum((r) => r.reconnects),
   };
   if (o.scenario === 'soak') figures['churned connections'] = sum((r) => r.churned);
   return {
     connections: { target: 2 * o.pairs, connected: 2 * o.pairs },
-    errors: mergeErrors(rs.map((r) => r.errors)),
+    errors,
     history: mergeReports(rs.map((r) => r.history)),
     figures,
     latency: { delivery: summarize(delivery), ack: summarize(ack) },

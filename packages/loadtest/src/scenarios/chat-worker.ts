@@ -8,6 +8,7 @@
  * Histograms take messages whose intended send time falls in [measureStart, measureEnd), whenever
  * they arrive (a late delivery counts with its full latency); rates count events in the window.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { readStamp } from '../body';
 import { nowUs, sleepUntilUs, waitFor } from '../clock';
 import { encodeHistogram, newHistogram, recordUs } from '../hist';
@@ -36,6 +37,9 @@ export interface ChatWorkerResult {
   pacerMaxLagMs: number;
   /** False when acks or deliveries were still outstanding at the drain timeout. */
   drained: boolean;
+  /** This worker's event-loop delay in the measured window, ms (a busy driver inflates latencies). */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
 /** See the file comment. */
@@ -59,6 +63,7 @@ export class ChatWorker implements WorkerSide, EngineHost {
   private pacerMaxLagUs = 0;
   private churned = 0;
   private drained = true;
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 5 });
 
   constructor(readonly opts: LoadOptions, worker: number, workers: number) {
     const s = sliceOf(opts.pairs, workers, worker);
@@ -71,13 +76,21 @@ export class ChatWorker implements WorkerSide, EngineHost {
     this.calls = {
       setup: async () => { await this.engine.setup(); return this.engine.connections; },
       run: (arg) => this.run((arg as { startUs: number }).startUs),
-      catchup: async () => { await this.engine.catchUp(); return this.engine.connections; },
+      catchup: async () => {
+        try {
+          await this.engine.catchUp();
+        } catch {
+          countError(this.errors, 'CATCHUP_FAILED');
+        }
+        return this.engine.connections;
+      },
       result: () => this.result(),
     };
   }
 
   tick(): TickCounters {
     return {
+      atUs: nowUs(),
       connections: this.engine.connections, sent: this.totals.sent, acked: this.totals.acked,
       delivered: this.totals.delivered, logins: this.logins, errors: errorsRecord(this.errors),
       hist: encodeHistogram(this.liveHist),
@@ -140,7 +153,7 @@ export class ChatWorker implements WorkerSide, EngineHost {
     this.measureEnd = this.measureStart + o.durationS * 1e6;
     await sleepUntilUs(startUs);
     this.running = true;
-    const resetLive = setTimeout(() => { this.liveHist = newHistogram(); }, (this.measureStart - nowUs()) / 1000);
+    const resetLive = setTimeout(() => { this.liveHist = newHistogram(); this.loopDelay.enable(); }, (this.measureStart - nowUs()) / 1000);
     const churn = o.scenario === 'soak' && o.churnPct > 0
       ? setInterval(() => { this.churned += this.engine.churn(o.churnPct / 100); }, o.churnIntervalS * 1000)
       : null;
@@ -151,6 +164,7 @@ export class ChatWorker implements WorkerSide, EngineHost {
       this.pace(startUs);
     }
     await sleepUntilUs(this.measureEnd);
+    this.loopDelay.disable();
     this.running = false;
     clearTimeout(resetLive);
     if (churn) clearInterval(churn);
@@ -187,6 +201,8 @@ export class ChatWorker implements WorkerSide, EngineHost {
       deliveryHist: encodeHistogram(this.deliveryHist), ackHist: encodeHistogram(this.ackHist), history,
       reconnects: this.engine.reconnects, churned: this.churned, pacerMaxLagMs: Math.round(this.pacerMaxLagUs) / 1000,
       drained: this.drained,
+      loopDelayP99Ms: this.loopDelay.count > 0 ? Math.round(this.loopDelay.percentile(99) / 1e3) / 1e3 : 0,
+      loopDelayMaxMs: this.loopDelay.count > 0 ? Math.round(this.loopDelay.max / 1e3) / 1e3 : 0,
     };
   }
 }

@@ -6,7 +6,7 @@
  * Heartbeats come from one timer per worker that walks the connections in 100 ms buckets, so
  * 18,000 sockets cost one timer, not 18,000.
  */
-import { runPool } from '../clock';
+import { nowUs, runPool } from '../clock';
 import { encodeHistogram, newHistogram } from '../hist';
 import { countError, errorsRecord, type TickCounters, type WorkerSide } from '../ipc';
 import { sliceOf, type LoadOptions } from '../options';
@@ -55,7 +55,8 @@ export class IdleWorker implements WorkerSide {
 
   tick(): TickCounters {
     return {
-      connections: this.open, sent: this.heartbeats, acked: 0, delivered: 0, logins: this.next,
+      atUs: nowUs(),
+      connections: this.open, sent: 0, acked: 0, delivered: 0, logins: this.next,
       errors: errorsRecord(this.errors), hist: encodeHistogram(newHistogram()),
     };
   }

@@ -46,6 +46,7 @@ export class StormWorker implements WorkerSide {
 
   tick(): TickCounters {
     return {
+      atUs: nowUs(),
       connections: this.open, sent: 0, acked: 0, delivered: 0, logins: this.logins,
       errors: errorsRecord(this.errors), hist: encodeHistogram(this.live),
     };

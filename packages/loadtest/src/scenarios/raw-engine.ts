@@ -120,7 +120,11 @@ export class RawEngine implements ChatEngine {
           return;
         } catch (err) {
           this.host.onError(err instanceof LoadError ? err.code : 'CATCHUP_FAILED');
-          if (attempt >= 5) throw err;
+          if (attempt >= 5) {
+            // Give up on this receiver: the check still runs, and counts what never arrived.
+            this.host.onError('CATCHUP_FAILED');
+            return;
+          }
           await sleep(reconnectDelayMs(attempt));
         }
       }

@@ -1,0 +1,179 @@
+/**
+ * MysqlStore against a real MariaDB (mysql://root@127.0.0.1:3306 unless HXIM_TEST_MYSQL_URL is
+ * set): the Store contract, several instances writing at once, and a dead database. The file
+ * creates its own database, hxim_t_<pid>_<random>, and drops it at the end. If MariaDB is not
+ * reachable the file fails with a message saying so: it is never skipped (STYLE.md).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import * as mysql from 'mysql2/promise';
+import { BackendError, privateConvId } from '@hxim/im-common';
+import { MysqlStore, openMysqlStore, openStore, type NewChat } from '../../src/index';
+import type { MysqlDb } from '../../src/mysql/db';
+import { chat, runStoreContract } from '../contract/store-contract';
+
+const BASE = (process.env.HXIM_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306').replace(/\/+$/, '');
+const DB = `hxim_t_${process.pid}_${randomBytes(4).toString('hex')}`;
+const URL_ = `${BASE}/${DB}`;
+const opened: MysqlStore[] = [];
+
+async function admin(): Promise<mysql.Connection> {
+  const u = new URL(BASE);
+  return mysql.createConnection({
+    host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username) || 'root',
+    password: decodeURIComponent(u.password), connectTimeout: 3000,
+  });
+}
+
+async function open(extra: Partial<Parameters<typeof openMysqlStore>[0]> = {}): Promise<MysqlStore> {
+  const s = await openMysqlStore({ url: URL_, ...extra });
+  opened.push(s);
+  return s;
+}
+
+before(async () => {
+  let c: mysql.Connection;
+  try {
+    c = await admin();
+  } catch (err) {
+    throw new Error(`MariaDB is not reachable at ${BASE} (${(err as Error).message}). `
+      + 'Start it with `bash scripts/services.sh mariadb`, or point HXIM_TEST_MYSQL_URL at a server.');
+  }
+  await c.end();
+});
+
+after(async () => {
+  for (const s of opened) await s.close();
+  const c = await admin();
+  await c.query(`DROP DATABASE IF EXISTS \`${DB}\``);
+  await c.end();
+});
+
+runStoreContract('MysqlStore (MariaDB)', () => open());
+
+describe('MysqlStore with several instances', () => {
+  it('creates the database and applies the schema idempotently', async () => {
+    const a = await open();
+    const b = await open(); // applies schema.sql a second time
+    await a.ping();
+    await b.ping();
+    const c = await admin();
+    const [rows] = await c.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ?', [DB]);
+    await c.end();
+    assert.deepEqual((rows as Array<{ t: string }>).map((r) => r.t).sort(),
+      ['chat_message', 'conversation', 'conversation_member', 'friend_apply', 'friendship', 'session_token', 'user_account']);
+  });
+
+  it('gives gap-free unique seqs when two instances append to the same conversations', async () => {
+    const [s1, s2] = [await open(), await open()];
+    const base = 5_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
+    const convUsers: Array<[number, number]> = Array.from({ length: 6 }, (_, i) => [base + 2 * i, base + 2 * i + 1]);
+    const batchesFor = (inst: number): NewChat[][] => Array.from({ length: 15 }, (_, k) =>
+      Array.from({ length: 30 }, (_, j) => {
+        // Each batch spans several conversations, in a different order per instance.
+        const [a, b] = convUsers[(inst === 1 ? j : convUsers.length * 30 - j) % convUsers.length];
+        return chat(j % 2 ? a : b, j % 2 ? b : a, `i${inst}_${k}_${j}`);
+      }));
+    const run = (s: MysqlStore, inst: number) => Promise.all(batchesFor(inst).map((batch) => s.chats.appendBatch(batch)));
+    const results = (await Promise.all([run(s1, 1), run(s2, 2)])).flat(2);
+    assert.equal(results.length, 2 * 15 * 30);
+    for (const [a, b] of convUsers) {
+      const conv = privateConvId(a, b);
+      const seqs = results.filter((r) => r.convId === conv).map((r) => r.seq).sort((x, y) => x - y);
+      assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), `seqs of ${conv}`);
+      const stored = await s1.chats.readAfter(conv, 0, 10_000);
+      assert.equal(stored.length, seqs.length);
+      const cur = await s2.chats.cursors(a, [conv]);
+      assert.equal(cur[0].lastSeq, seqs.length);
+    }
+    assert.equal(new Set(results.map((r) => r.serverMsgId)).size, results.length);
+  });
+
+  it('stores a resend racing on two instances once', async () => {
+    const [s1, s2] = [await open(), await open()];
+    const a = 7_000_000 + Math.floor(Math.random() * 1_000_000) * 2;
+    for (let round = 0; round < 5; round++) {
+      const msgs = Array.from({ length: 20 }, (_, j) => chat(a, a + 1, `race${round}_${j}`));
+      const [r1, r2] = await Promise.all([s1.chats.appendBatch(msgs), s2.chats.appendBatch(msgs)]);
+      for (let j = 0; j < msgs.length; j++) {
+        assert.equal(r1[j].serverMsgId, r2[j].serverMsgId);
+        assert.equal(r1[j].seq, r2[j].seq);
+        assert.equal(Number(r1[j].duplicate) + Number(r2[j].duplicate), 1, 'exactly one instance stored it');
+      }
+    }
+    assert.equal((await s1.chats.readAfter(privateConvId(a, a + 1), 0, 1000)).length, 100);
+  });
+
+  it('reads ids back when the server may interleave auto-increment ids (lock mode 2)', async () => {
+    const s = await open();
+    // MySQL 8 defaults to innodb_autoinc_lock_mode = 2; MariaDB here uses 1. Force the other path.
+    (s as unknown as { db: { vars: unknown } }).db.vars = { autoincLockMode: 2, autoincIncrement: 1 };
+    const a = 8_000_000 + Math.floor(Math.random() * 1_000_000) * 2;
+    const res = await s.chats.appendBatch(Array.from({ length: 5 }, (_, j) => chat(a, a + 1, `lm${j}`)));
+    const stored = await s.chats.readAfter(privateConvId(a, a + 1), 0, 10);
+    assert.deepEqual(res.map((r) => r.serverMsgId), stored.map((m) => m.serverMsgId));
+    for (const r of res) assert.equal(typeof r.serverMsgId, 'number');
+  });
+
+  it('retries a deadlocked transaction on the same connection, within the deadline', async () => {
+    const s = await open({ maxRetries: 2 });
+    const db = (s as unknown as { db: MysqlDb }).db;
+    let attempts = 0;
+    const got = await db.transaction('deadlock-test', async (c) => {
+      attempts++;
+      await c.query('START TRANSACTION');
+      if (attempts < 3) throw Object.assign(new Error('Deadlock found when trying to get lock'), { errno: 1213 });
+      await c.query('COMMIT');
+      return 'done';
+    }, (e) => (e as { errno?: number }).errno === 1213);
+    assert.deepEqual([got, attempts, db.stats.retries], ['done', 3, 2]);
+    await assert.rejects(db.transaction('deadlock-test', async () => {
+      throw Object.assign(new Error('Deadlock found when trying to get lock'), { errno: 1213 });
+    }, () => true), (e: unknown) => e instanceof BackendError && e.code === 'STORE_UNAVAILABLE' && /deadlock-test/.test(e.message));
+  });
+
+  it('is what openStore({kind: "mysql"}) returns', async () => {
+    const s = await openStore({ kind: 'mysql', url: URL_ });
+    opened.push(s as MysqlStore);
+    assert.equal(s.kind, 'mysql');
+    await s.ping();
+  });
+});
+
+describe('MysqlStore with the database down', () => {
+  const isBackend = (e: unknown) => e instanceof BackendError && (e.code === 'STORE_UNAVAILABLE' || e.code === 'STORE_TIMEOUT');
+
+  async function within(ms: number, p: Promise<unknown>): Promise<void> {
+    const t0 = Date.now();
+    await assert.rejects(p, isBackend);
+    assert.ok(Date.now() - t0 < ms, `answered after ${Date.now() - t0} ms, expected under ${ms} ms`);
+  }
+
+  it('rejects with BackendError within 2.5 s when nothing listens (closed port)', async () => {
+    const s = new MysqlStore({ url: 'mysql://root@127.0.0.1:1/hxim_down', applySchema: false });
+    opened.push(s);
+    await within(2500, s.chats.appendBatch([chat(1, 2, 'down')]));
+    await within(2500, s.ping());
+    await within(2500, openMysqlStore({ url: 'mysql://root@127.0.0.1:1/hxim_down' }));
+  });
+
+  it('rejects with STORE_TIMEOUT within 2.5 s when the server accepts but never answers', async () => {
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((sock) => { sockets.push(sock); }); // a hung database
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const s = new MysqlStore({ url: `mysql://root@127.0.0.1:${port}/hxim_hung`, applySchema: false });
+      opened.push(s);
+      const t0 = Date.now();
+      await assert.rejects(s.chats.appendBatch([chat(1, 2, 'hung')]), (e: unknown) => e instanceof BackendError && e.code === 'STORE_TIMEOUT');
+      assert.ok(Date.now() - t0 < 2500);
+      await within(2500, s.chats.lagging(1));
+    } finally {
+      for (const sock of sockets) sock.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
