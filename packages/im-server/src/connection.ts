@@ -289,6 +289,20 @@ export class Connection {
     setTimeout(() => this.socket.destroy(), CLOSE_FLUSH_MS).unref();
   }
 
+  /** Resolves once unsent output is at most `bytes` (at once if it is), or the socket is gone. */
+  whenDrained(bytes: number): Promise<void> {
+    if (this.socket.writableLength <= bytes || this.socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
   /** True while the socket still has unsent output (drain waits for it). */
   get flushing(): boolean {
     return !this.socket.destroyed && this.socket.writableLength > 0;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { MessageType } from '@hxim/im-common';
 import type { ImServer, ServerOptions } from '../src';
 import { DEFAULT_MAX_OUTBOUND_BYTES } from '../src/config';
-import type { RawClient } from './helpers/raw-client';
+import { RawClient } from './helpers/raw-client';
 import { login } from './helpers/modern';
 import { startTestServer } from './helpers/server';
 
@@ -54,7 +54,6 @@ async function scenario(over: Partial<ServerOptions>, limit: number): Promise<vo
     const flooder = (await login(srv.port, { userId: 8002 })).c;
     const bystander = (await login(srv.port, { userId: 8003 })).c;
     reader.socket.pause(); // stops reading: the kernel buffers fill, then the server's
-    const t0 = Date.now();
     const r = await flood(srv, flooder, 8001, 8003);
     assert.equal(srv.stats.errors.get('SLOW_CONSUMER'), 1, `not evicted after ${r.sent} chats`);
     assert.deepEqual(r.errors, [], 'the flooder got no errors');
@@ -74,7 +73,6 @@ async function scenario(over: Partial<ServerOptions>, limit: number): Promise<vo
     const again = await login(srv.port, { userId: 8001 });
     assert.ok(again.ack.messages.length > 0 || again.ack.hasMore, 'missed chats are offered at the next login');
     for (const c of [again.c, flooder, bystander]) c.destroy();
-    void t0;
   } finally {
     await srv.stop();
   }
@@ -87,4 +85,27 @@ test('a reader that stops reading is closed past maxOutboundBytes (default 1 MiB
 test('a reader whose output has not drained for drainTimeoutMs is closed, even under a large buffer limit', async () => {
   const limit = 256 * 1024 * 1024;
   await scenario({ drainTimeoutMs: 400, maxOutboundBytes: limit }, limit);
+});
+
+test('a large offline backlog is replayed in byte-bounded pages, never tripping the slow-consumer limit', async () => {
+  const srv = await startTestServer({ auth: 'open', maxOutboundBytes: 256 * 1024 });
+  try {
+    const sender = (await login(srv.port, { userId: 8101 })).c;
+    const N = 300; // 300 x 8 KiB = 2.4 MB, ten times the outbound limit
+    for (let i = 0; i < N; i++) sender.send(MessageType.CHAT, { id: `o${i}`, receiveId: 8102, msgBody: BODY });
+    await sender.next(MessageType.ACK, (m) => m.clientMsgId === `o${N - 1}`, 10_000);
+    // A modern client: LoginAck carries a page that fits, and says there is more.
+    const modern = await login(srv.port, { userId: 8102 });
+    assert.ok(modern.ack.messages.length < N && modern.ack.hasMore, `page of ${modern.ack.messages.length}`);
+    modern.c.destroy();
+    // A seed client (no paging in its protocol): everything is pushed, paced by the socket.
+    const seed = await RawClient.connect(srv.port);
+    seed.seedLogin(8102);
+    for (let i = 0; i < N; i++) await seed.next(MessageType.CHAT, (m) => m.id === `o${i}`, 10_000);
+    assert.equal(srv.stats.errors.get('SLOW_CONSUMER') ?? 0, 0);
+    seed.destroy();
+    sender.destroy();
+  } finally {
+    await srv.stop();
+  }
 });

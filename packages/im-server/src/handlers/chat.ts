@@ -67,11 +67,10 @@ async function handleChat(ctx: ServerContext, conn: Connection, msg: ChatMessage
       recipientId: msg.receiveId, groupId: 0, msgType: msg.msgType, body: msg.msgBody, clientTime: msg.timeStamp,
     });
     ackSender(ctx, conn, msg, r);
-    if (r.duplicate) {
-      ctx.stats.chatsDuplicate++;
-      return; // delivered (or queued for catch-up) the first time
-    }
-    ctx.stats.chatsStored++;
+    // A duplicate is pushed again: the first attempt may have timed out after committing
+    // (STORE_TIMEOUT) and never been pushed. Recipients drop it by (convId, seq).
+    if (r.duplicate) ctx.stats.chatsDuplicate++;
+    else ctx.stats.chatsStored++;
     // The sender's other devices get it too; the sending connection has its ack.
     ctx.router.deliver(chatFrame(r), [msg.receiveId, conn.userId], conn.id, r.convId, r.seq);
   } finally {

@@ -12,7 +12,7 @@ import {
 import { Pause, type Connection } from '../connection';
 import type { ServerContext } from '../context';
 import { newToken, tokenHash } from '../auth/tokens';
-import { applyClientCursors, missedPage } from '../catchup';
+import { applyClientCursors, missedPage, pageBytes } from '../catchup';
 import { chatFrame, toChatMessage } from '../chat-frame';
 import { defineHandler } from './handler';
 
@@ -131,6 +131,10 @@ async function replySeed(ctx: ServerContext, conn: Connection): Promise<void> {
     for (const c of page.messages) last.set(c.convId, c.seq);
     await ctx.store.chats.advanceAck([...last].map(([convId, seq]) => ({ userId: conn.userId, convId, seq })));
     if (!page.hasMore) break;
+    // Pages are bounded in bytes; the next one waits until this one is mostly sent, so a
+    // large backlog never trips the slow-consumer limit.
+    await conn.whenDrained(pageBytes(ctx));
+    if (conn.state !== 'online') break;
   }
 }
 

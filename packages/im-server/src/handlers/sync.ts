@@ -5,7 +5,7 @@
 import { MessageType, parseConvId, peerOf, RequestError, type SyncRequest } from '@hxim/im-common';
 import type { Connection } from '../connection';
 import type { ServerContext } from '../context';
-import { applyClientCursors, missedPage } from '../catchup';
+import { applyClientCursors, missedPage, pageBytes, trimToBytes } from '../catchup';
 import { toChatMessage } from '../chat-frame';
 import { defineHandler } from './handler';
 
@@ -29,8 +29,9 @@ async function handleSync(ctx: ServerContext, conn: Connection, msg: SyncRequest
     if (!member) throw new RequestError('NOT_A_MEMBER', `you are not in conversation ${msg.convId}`);
     if (!Number.isSafeInteger(msg.afterSeq) || msg.afterSeq < 0) throw new RequestError('BAD_SEQ', 'SyncRequest.afterSeq must be 0 or more');
     const rows = await ctx.store.chats.readAfter(msg.convId, msg.afterSeq, limit + 1);
-    const hasMore = rows.length > limit;
+    let hasMore = rows.length > limit;
     if (hasMore) rows.length = limit;
+    if (trimToBytes(rows, pageBytes(ctx))) hasMore = true;
     conn.send(MessageType.SYNC_RESPONSE, { requestId: msg.requestId, messages: rows.map(toChatMessage), hasMore });
   } finally {
     conn.endWork();
