@@ -133,3 +133,45 @@ CREATE TABLE IF NOT EXISTS friendship (
   created_at     BIGINT       NOT NULL,
   PRIMARY KEY (user_id, friend_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin;
+
+-- friend_pair. New: one row per pair of users who ever had a friend operation, (user_lo < user_hi).
+-- It holds no state; it is the pair's lock. Every friend transaction (apply, accept, reject,
+-- remove, block, unblock) first upserts it (INSERT ... ON DUPLICATE KEY UPDATE takes its row
+-- lock), so all operations on one pair run one after the other on every instance: two crossing
+-- applications become one friendship, two racing accepts insert the friendship rows once. The
+-- seed had no such guard (seed.md §5: repeated accepts duplicated contact rows).
+CREATE TABLE IF NOT EXISTS friend_pair (
+  user_lo        BIGINT       NOT NULL,
+  user_hi        BIGINT       NOT NULL,
+  updated_at     BIGINT       NOT NULL,
+  PRIMARY KEY (user_lo, user_hi)
+) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin;
+
+-- user_block. New: user_id blocked blocked_id. While a row exists in either direction the two
+-- cannot apply to each other nor send 1:1 chats (BLOCKED). The primary key makes a block unique;
+-- blocked_id lookups ("who blocked me") are never needed, a pair check reads both keys.
+CREATE TABLE IF NOT EXISTS user_block (
+  user_id        BIGINT       NOT NULL,
+  blocked_id     BIGINT       NOT NULL,
+  created_at     BIGINT       NOT NULL,
+  PRIMARY KEY (user_id, blocked_id)
+) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin;
+
+-- user_notice. New: notifications waiting to be acknowledged (Notification frames with a
+-- noticeId, docs/protocol.md §9). A row is written in the same transaction as the change it
+-- reports (an application, an accept, ...), pushed at once to the user's online devices, sent
+-- again after every LoginAck until one device acks it (NotificationAck), then deleted. So a user
+-- who was offline is told at the next login, and nothing is lost if a push is. kind: the
+-- Notification.NoticeKind value; ref_id: the application id; body: the application's note.
+CREATE TABLE IF NOT EXISTS user_notice (
+  notice_id      BIGINT       NOT NULL AUTO_INCREMENT,
+  user_id        BIGINT       NOT NULL,
+  kind           TINYINT      NOT NULL,
+  from_user_id   BIGINT       NOT NULL DEFAULT 0,
+  ref_id         BIGINT       NOT NULL DEFAULT 0,
+  conv_id        VARCHAR(64)  CHARACTER SET ascii COLLATE ascii_bin NOT NULL DEFAULT '',
+  body           VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL DEFAULT '',
+  created_at     BIGINT       NOT NULL,
+  PRIMARY KEY (notice_id),
+  KEY idx_notice_user (user_id, notice_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

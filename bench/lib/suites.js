@@ -24,14 +24,32 @@ async function withServers(serverArgs, fn, opts = {}) {
   }
 }
 
-/** One load run on fresh servers (after waiting for a quiet machine); resolves with { result, serverShown }. */
+/** Runs whose other-process load during the measurement exceeds this are repeated. */
+const NOISY_CORES = 0.4;
+/** Attempts per measurement when the machine was noisy. */
+const ATTEMPTS = 3;
+
+/**
+ * One load run on fresh servers, after waiting for a quiet machine; repeated (up to ATTEMPTS)
+ * when other processes took more than NOISY_CORES during it, keeping the quietest attempt.
+ * Resolves with { result, serverShown }.
+ */
 async function freshRun(serverArgs, scenario, args, label) {
-  const background = await S.waitQuiet();
-  return withServers(serverArgs, async (srv) => {
-    const result = await S.runLoadtest(scenario, args, { servers: srv.map((s) => s.address), pids: srv.map((s) => s.pid), label });
-    result.backgroundCores = background;
-    return { result, serverShown: srv.map((s) => s.shown) };
-  });
+  let best = null;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    const background = await S.waitQuiet();
+    const run = await withServers(serverArgs, async (srv) => {
+      const result = await S.runLoadtest(scenario, args, { servers: srv.map((s) => s.address), pids: srv.map((s) => s.pid), label });
+      result.backgroundCores = background;
+      result.attempt = attempt;
+      return { result, serverShown: srv.map((s) => s.shown) };
+    });
+    const noise = run.result.figures['other processes cores'] ?? 0;
+    if (!best || noise < (best.result.figures['other processes cores'] ?? 0)) best = run;
+    if (noise <= NOISY_CORES) break;
+    process.stderr.write(`  ${label}: other processes took ${noise} cores during the run; measuring again\n`);
+  }
+  return best;
 }
 
 /** "background load before / during: 0.05 / 0.1 cores" for a result. */
@@ -106,6 +124,7 @@ function idleBench({ id, heading, instances, connections, steps, cluster }) {
       const lt = ['--connections', String(n), '--settle', ctx.quick ? '3' : '10', '--duration', String(dur(ctx, 30))];
       if (steps && !ctx.quick) lt.push('--steps', steps);
       const { result: r, serverShown } = await freshRun(args, 'idle', lt, id);
+      if (r.connections.connected === 0) throw new Error(`no connection could log in: ${JSON.stringify(r.errors)}`);
       const rows = [
         ['authenticated connections held', `${M.cell(r.connections.connected)} of ${M.cell(n)}`, instances === 1 ? '19,500 per process' : '≥ 39,000 across two'],
         ['server RSS per idle connection, KiB ((RSS@N − RSS@0) / N)', fig(r, 'server KiB/conn'), '≤ 6 KiB'],

@@ -21,3 +21,17 @@ export {
   validateNewChat, coalesceCursorUpdates, isStorableConvId, MAX_CLIENT_MSG_ID_CHARS, MAX_CONV_ID_CHARS,
   MAX_USER_NAME_CHARS, MAX_STORED_BODY_BYTES,
 } from './validate';
+export * from './friends/ports';
+export {
+  FriendService, pageSize, DEFAULT_FRIEND_PAGE, MAX_FRIEND_PAGE,
+  type FriendServiceOptions, type StrangerPolicy, type UserRef, type Page,
+} from './friends/service';
+export {
+  RelationCache, DEFAULT_RELATION_TTL_MS, DEFAULT_REFUSED_TTL_MS, DEFAULT_RELATION_CACHE_ENTRIES,
+} from './friends/relation-cache';
+export * from './conversations/ports';
+export {
+  ConversationService, previewText, encodeConvCursor, decodeConvCursor, DEFAULT_CONV_PAGE, MAX_CONV_PAGE,
+  DEFAULT_HISTORY_PAGE, MAX_HISTORY_PAGE, PREVIEW_CHARS, LOGIN_UNREAD_CONVS,
+  type ConvPage, type HistoryPage, type ReadResult,
+} from './conversations/service';

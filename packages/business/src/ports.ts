@@ -2,7 +2,11 @@
  * The storage ports. Every backend implements these; the embedded default is SQLite
  * (better-sqlite3) and the cluster backend is MySQL/MariaDB (mysql2). One contract suite
  * (test/contract/*.ts) runs against both. Nothing here knows about sockets or brokers.
+ * The friend, notice and conversation-list ports live next to their rules (friends/ports.ts,
+ * conversations/ports.ts).
  */
+import type { FriendStore, NoticeStore } from './friends/ports';
+import type { ConversationStore } from './conversations/ports';
 
 /** An account row. */
 export interface Account {
@@ -131,6 +135,12 @@ export interface Store {
   readonly kind: 'sqlite' | 'mysql';
   readonly accounts: AccountStore;
   readonly chats: ChatStore;
+  /** Friendships, applications and blocks (issue 4). */
+  readonly friends: FriendStore;
+  /** Notifications waiting for an ack. */
+  readonly notices: NoticeStore;
+  /** Conversation lists, unread counts, read marks. */
+  readonly convs: ConversationStore;
   /** Resolves when the backend answers a trivial query; rejects with BackendError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

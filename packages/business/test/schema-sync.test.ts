@@ -63,9 +63,11 @@ describe('schema.sql and the SQLite schema', () => {
   const my = mysqlShape();
   const lite = sqliteShape();
 
-  it('splits schema.sql into its seven CREATE TABLE statements', () => {
-    assert.deepEqual([...my.tables.keys()].sort(),
-      ['chat_message', 'conversation', 'conversation_member', 'friend_apply', 'friendship', 'session_token', 'user_account']);
+  it('splits schema.sql into its ten CREATE TABLE statements', () => {
+    assert.deepEqual([...my.tables.keys()].sort(), [
+      'chat_message', 'conversation', 'conversation_member', 'friend_apply', 'friend_pair', 'friendship', 'session_token',
+      'user_account', 'user_block', 'user_notice',
+    ]);
   });
 
   it('have the same tables with the same columns in the same order', () => {

@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import {
   AckKind, MessageType, OnlineKind,
   type AckMessage, type AnyMessage, type ChatMessage, type ConvSeq, type ErrorMessage, type LoginAck,
-  type MessageByType, type MessageTypeCode, type SyncResponse,
+  type MessageByType, type MessageTypeCode, type Notification, type SyncResponse,
 } from '@hxim/im-common';
 import { Delivery } from './delivery';
 import { ClientError, ServerError } from './errors';
@@ -56,6 +56,8 @@ export class ImClient extends EventEmitter<ImClientEvents> {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private connecting: Promise<LoginInfo> | null = null;
   private lastLogin: LoginInfo | null = null;
+  /** Recently emitted stored notices (bounded), for dedup. */
+  private readonly seenNotices = new Set<number>();
 
   /** Validates `options` (throws {@link ClientError} BAD_OPTION naming the field). Does not connect. */
   constructor(options: ClientOptions) {
@@ -401,6 +403,7 @@ export class ImClient extends EventEmitter<ImClientEvents> {
       case MessageType.ERROR: this.onError(conn, f.msg); break;
       case MessageType.LOGIN_ACK: if (this.phase === 'login') this.requests.resolve(LOGIN_KEY, f.msg); break;
       case MessageType.BUSINESS: this.emitSafe('notice', f.msg); break;
+      case MessageType.NOTIFICATION: this.onNotification(conn, f.msg); break;
       case MessageType.HEARTBEAT: break; // the read itself refreshed the idle timer
       default: {
         const id = (f.msg as { requestId?: unknown }).requestId;
@@ -429,6 +432,20 @@ export class ImClient extends EventEmitter<ImClientEvents> {
     this.delivery.ownStored(ack.convId, ack.seq);
     this.outbox.settle(ack.clientMsgId, ack);
     this.emitSafe('ack', ack);
+  }
+
+  /**
+   * Emits a Notification; a stored one (noticeId > 0) is acked so it is not sent again, and
+   * emitted once even if a login resends it before the ack arrived (docs/protocol.md §9.6).
+   */
+  private onNotification(conn: Connection, msg: Notification): void {
+    if (msg.noticeId > 0) {
+      conn.write(MessageType.NOTIFICATION_ACK, { noticeId: msg.noticeId });
+      if (this.seenNotices.has(msg.noticeId)) return;
+      this.seenNotices.add(msg.noticeId);
+      if (this.seenNotices.size > 1024) this.seenNotices.delete(this.seenNotices.values().next().value as number);
+    }
+    this.emitSafe('notification', msg);
   }
 
   private onError(conn: Connection, msg: ErrorMessage): void {

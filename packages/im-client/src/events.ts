@@ -2,7 +2,7 @@
  * The typed events and the public value types of {@link ImClient}.
  */
 import type {
-  AckMessage, AnyMessage, BusinessMessage, ChatMessage, ConvUnread, MessageByType, MessageTypeCode,
+  AckMessage, AnyMessage, BusinessMessage, ChatMessage, ConvUnread, MessageByType, MessageTypeCode, Notification,
 } from '@hxim/im-common';
 import type { ServerError } from './errors';
 import type { InboxStats } from './inbox';
@@ -80,6 +80,11 @@ export interface ImClientEvents {
   ack: [ack: SendAck];
   /** A DELIVERED or READ ack relayed by the server (receipts; see issue 4). */
   receipt: [ack: AckMessage];
+  /**
+   * A Notification push (friend requests and answers, read receipts, unread changes on another
+   * device). Stored ones (noticeId > 0) are acked by the client right after this event.
+   */
+  notification: [notice: Notification];
   /** A login succeeded (after its catch-up). */
   login: [info: LoginInfo];
   /** Every decoded inbound frame, before the client handles it (tests, debugging). */

@@ -3,6 +3,7 @@
  * delivery, heartbeat, reconnect with fail-over) used by the CLI, the tests and the load tool.
  */
 export { ImClient } from './client';
+export { BusinessApi, userRef, type UserArg } from './business';
 export type {
   ClientState, StateChange, LoginInfo, ImClientEvents, SendOptions, RawAccess, ClientStats,
 } from './events';

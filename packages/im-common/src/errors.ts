@@ -40,6 +40,12 @@ export const ErrorCodes = {
   BAD_SEQ: 935,
   PAGE_TOO_LARGE: 936,
   NOT_ALLOWED: 937,
+  // friends (issue 4)
+  NOT_FRIENDS: 940,
+  ALREADY_FRIENDS: 941,
+  APPLY_PENDING: 942,
+  NO_APPLICATION: 943,
+  BLOCKED: 944,
   // backends
   STORE_UNAVAILABLE: 950,
   STORE_TIMEOUT: 951,

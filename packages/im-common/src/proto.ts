@@ -30,6 +30,18 @@ export const MESSAGE_NAMES: Readonly<Record<MessageTypeCode, string>> = {
   [MessageType.LOGIN_ACK]: 'LoginAck',
   [MessageType.SYNC]: 'SyncRequest',
   [MessageType.SYNC_RESPONSE]: 'SyncResponse',
+  [MessageType.FRIEND_REQUEST]: 'FriendRequest',
+  [MessageType.FRIEND_RESPONSE]: 'FriendResponse',
+  [MessageType.FRIEND_LIST_REQUEST]: 'FriendListRequest',
+  [MessageType.FRIEND_LIST]: 'FriendList',
+  [MessageType.CONV_LIST_REQUEST]: 'ConvListRequest',
+  [MessageType.CONV_LIST]: 'ConvList',
+  [MessageType.HISTORY_REQUEST]: 'HistoryRequest',
+  [MessageType.HISTORY_RESPONSE]: 'HistoryResponse',
+  [MessageType.READ_REQUEST]: 'ReadRequest',
+  [MessageType.READ_RESPONSE]: 'ReadResponse',
+  [MessageType.NOTIFICATION]: 'Notification',
+  [MessageType.NOTIFICATION_ACK]: 'NotificationAck',
 };
 
 /** Where the .proto files live: $HXIM_PROTO_DIR, or the repository's /proto. */

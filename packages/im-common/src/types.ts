@@ -4,7 +4,7 @@
  * int64 fields are JS numbers: ids beyond Number.MAX_SAFE_INTEGER are refused by the server.
  */
 
-/** Frame type codes. 1-5 are the seed's and never change; 6+ are this protocol's. */
+/** Frame type codes. 1-5 are the seed's and never change; 6+ are this protocol's; 20-31 business (issue 4). */
 export const MessageType = {
   BUSINESS: 1,
   CHAT: 2,
@@ -17,6 +17,19 @@ export const MessageType = {
   LOGIN_ACK: 9,
   SYNC: 10,
   SYNC_RESPONSE: 11,
+  // Business (issue 4, proto/Business.proto). Requests are answered by the next code.
+  FRIEND_REQUEST: 20,
+  FRIEND_RESPONSE: 21,
+  FRIEND_LIST_REQUEST: 22,
+  FRIEND_LIST: 23,
+  CONV_LIST_REQUEST: 24,
+  CONV_LIST: 25,
+  HISTORY_REQUEST: 26,
+  HISTORY_RESPONSE: 27,
+  READ_REQUEST: 28,
+  READ_RESPONSE: 29,
+  NOTIFICATION: 30,
+  NOTIFICATION_ACK: 31,
 } as const;
 
 /** A frame type code. */
@@ -87,11 +100,78 @@ export interface SyncRequest {
 /** Type 11. */
 export interface SyncResponse { requestId: string; messages: ChatMessage[]; hasMore: boolean }
 
+/** FriendRequest.FriendOp */
+export const FriendOp = { OP_NONE: 0, APPLY: 1, ACCEPT: 2, REJECT: 3, REMOVE: 4, BLOCK: 5, UNBLOCK: 6 } as const;
+/** FriendResponse.FriendResult */
+export const FriendResult = {
+  RESULT_NONE: 0, APPLIED: 1, ACCEPTED: 2, REJECTED: 3, REMOVED: 4, BLOCKED: 5, UNBLOCKED: 6, UNCHANGED: 7,
+} as const;
+/** FriendApplication.ApplyStatus (the seed's apply_status values). */
+export const ApplyStatus = { PENDING: 0, ACCEPTED: 1, REJECTED: 2 } as const;
+/** FriendListRequest.ListKind */
+export const FriendListKind = { FRIENDS: 0, RECEIVED: 1, SENT: 2, BLOCKED: 3 } as const;
+/** Notification.NoticeKind */
+export const NoticeKind = {
+  NOTICE_NONE: 0, FRIEND_APPLY: 1, FRIEND_ACCEPTED: 2, FRIEND_REJECTED: 3, FRIEND_REMOVED: 4,
+  READ_RECEIPT: 5, UNREAD_CHANGED: 6,
+} as const;
+
+/** A user in friend lists and friend responses. */
+export interface FriendInfo { userId: number; userName: string; since: number; online: boolean }
+/** One friend application with its status. */
+export interface FriendApplication {
+  applyId: number; applicantId: number; applicantName: string; targetId: number; targetName: string;
+  status: number; message: string; createdAt: number; updatedAt: number;
+}
+/** A conversation in the conversation list. */
+export interface ConvSummary {
+  convId: string; convType: number; peerId: number; peerName: string; groupId: number; lastSeq: number;
+  readSeq: number; unread: number; lastMsgId: number; lastSenderId: number; lastTime: number;
+  preview: string; lastMsgType: number; peerReadSeq: number;
+}
+/** Type 20. */
+export interface FriendRequest { requestId: string; op: number; userId: number; userName: string; message: string }
+/** Type 21. */
+export interface FriendResponse { requestId: string; op: number; result: number; user: FriendInfo | null; applyId: number }
+/** Type 22. */
+export interface FriendListRequest { requestId: string; kind: number; after: number; limit: number }
+/** Type 23. */
+export interface FriendList {
+  requestId: string; kind: number; friends: FriendInfo[]; applications: FriendApplication[];
+  hasMore: boolean; next: number;
+}
+/** Type 24. */
+export interface ConvListRequest { requestId: string; cursor: string; limit: number }
+/** Type 25. */
+export interface ConvList {
+  requestId: string; convs: ConvSummary[]; hasMore: boolean; nextCursor: string; totalUnread: number;
+}
+/** Type 26. */
+export interface HistoryRequest { requestId: string; convId: string; beforeSeq: number; limit: number }
+/** Type 27. */
+export interface HistoryResponse { requestId: string; convId: string; messages: ChatMessage[]; hasMore: boolean }
+/** Type 28. */
+export interface ReadRequest { requestId: string; convId: string; seq: number }
+/** Type 29. */
+export interface ReadResponse {
+  requestId: string; convId: string; readSeq: number; lastSeq: number; unread: number; totalUnread: number;
+}
+/** Type 30. */
+export interface Notification {
+  noticeId: number; kind: number; fromUserId: number; fromUserName: string; convId: string; seq: number;
+  unread: number; totalUnread: number; applyId: number; message: string; time: number;
+}
+/** Type 31. */
+export interface NotificationAck { noticeId: number }
+
 /** Maps each type code to its message shape. */
 export interface MessageByType {
   1: BusinessMessage; 2: ChatMessage; 3: HeartbeatMessage; 4: OnlineMessage; 5: AckMessage;
   6: ErrorMessage; 7: RegisterRequest; 8: RegisterAck; 9: LoginAck; 10: SyncRequest;
   11: SyncResponse;
+  20: FriendRequest; 21: FriendResponse; 22: FriendListRequest; 23: FriendList; 24: ConvListRequest;
+  25: ConvList; 26: HistoryRequest; 27: HistoryResponse; 28: ReadRequest; 29: ReadResponse;
+  30: Notification; 31: NotificationAck;
 }
 
 /** A decoded frame: its type code and message. */

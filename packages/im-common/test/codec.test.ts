@@ -51,6 +51,32 @@ const SAMPLES: { [K in MessageTypeCode]: MessageByType[K] } = {
   },
   10: { requestId: 's', convId: 'p:1001:1002', afterSeq: 5, limit: 100, acked: [{ convId: 'g:1', seq: 3 }] },
   11: { requestId: 's', messages: [chat(4), chat(5)], hasMore: false },
+  20: { requestId: 'f', op: 1, userId: 1002, userName: 'bob', message: 'hi, 我是 alice' },
+  21: { requestId: 'f', op: 2, result: 2, user: { userId: 1002, userName: 'bob', since: TS, online: true }, applyId: 7 },
+  22: { requestId: 'l', kind: 1, after: 99, limit: 20 },
+  23: {
+    requestId: 'l', kind: 1, friends: [{ userId: 1002, userName: 'bob', since: TS, online: false }],
+    applications: [{
+      applyId: 7, applicantId: 1001, applicantName: 'alice', targetId: 1002, targetName: 'bob', status: 2,
+      message: 'hi', createdAt: TS, updatedAt: TS + 1,
+    }], hasMore: true, next: 7,
+  },
+  24: { requestId: 'c', cursor: '1665142797000|p:1:2', limit: 20 },
+  25: {
+    requestId: 'c', convs: [{
+      convId: 'p:1001:1002', convType: 0, peerId: 1002, peerName: 'bob', groupId: 0, lastSeq: 10, readSeq: 4,
+      unread: 6, lastMsgId: 2 ** 40, lastSenderId: 1002, lastTime: TS, preview: 'hello…', lastMsgType: 1, peerReadSeq: 9,
+    }], hasMore: true, nextCursor: 'x', totalUnread: 6,
+  },
+  26: { requestId: 'h', convId: 'p:1001:1002', beforeSeq: 40, limit: 50 },
+  27: { requestId: 'h', convId: 'p:1001:1002', messages: [chat(6), chat(7)], hasMore: true },
+  28: { requestId: 'r', convId: 'p:1001:1002', seq: 12 },
+  29: { requestId: 'r', convId: 'p:1001:1002', readSeq: 12, lastSeq: 15, unread: 3, totalUnread: 8 },
+  30: {
+    noticeId: 2 ** 33, kind: 5, fromUserId: 1002, fromUserName: 'bob', convId: 'p:1001:1002', seq: 12, unread: 3,
+    totalUnread: 8, applyId: 7, message: 'hi', time: TS,
+  },
+  31: { noticeId: 2 ** 33 },
 };
 
 /** protobufjs' view of a message, with defaults filled in and bytes as Buffers. */

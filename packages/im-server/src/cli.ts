@@ -17,6 +17,7 @@ const FLAGS: Array<[string, keyof ServerOptions, string]> = [
   ['--instance-id <id>', 'instanceId', 'unique id of this instance (default <hostname>-<port>)'],
   ['--advertise <host:port>', 'advertise', 'address clients reach this instance at (default 127.0.0.1:<port>)'],
   ['--auth <mode>', 'auth', `"password": accounts + tokens; "open": trust OnlineMessage.userId like the seed (default ${d.auth})`],
+  ['--stranger-policy <who>', 'strangerPolicy', `who may send 1:1 chats: "friends" or "anyone"; --auth open means anyone (default ${d.strangerPolicy})`],
   ['--store <kind>', 'store', `"sqlite" (embedded) or "mysql" (default ${d.store})`],
   ['--data-dir <dir>', 'dataDir', 'SQLite data directory (default ./data)'],
   ['--sqlite-sync <mode>', 'sqliteSync', `SQLite synchronous: FULL survives power loss, NORMAL only crashes (default ${d.sqliteSync})`],
@@ -94,7 +95,9 @@ async function runStart(flags: Record<string, unknown>): Promise<void> {
 
 const program = new Command('im-server')
   .description('Instant-messaging server: TCP + protobuf, seed-compatible with the hxIM Java demo.')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors (unknown flag, missing value) exit 2 like a bad value; --help and --version exit 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 const start = program.command('start')
   .description('run one server instance (embedded SQLite store by default: needs no services)')

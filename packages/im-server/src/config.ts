@@ -69,6 +69,14 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 8000;
 /** Authentication mode. */
 export type AuthMode = 'password' | 'open';
 
+/**
+ * Who may send 1:1 chats: "friends" (the default: only friends; others get NOT_FRIENDS) or
+ * "anyone". `--auth open` (seed mode) always behaves as "anyone". Blocks apply under both.
+ */
+export type StrangerPolicy = 'friends' | 'anyone';
+/** Default stranger policy: friends only (issue 4). */
+export const DEFAULT_STRANGER_POLICY: StrangerPolicy = 'friends';
+
 /** Everything the server can be told. */
 export interface ServerOptions {
   /** Listen address. Default "0.0.0.0". */
@@ -155,6 +163,8 @@ export interface ServerOptions {
   adminHost: string;
   /** See {@link DEFAULT_SHUTDOWN_GRACE_MS}. */
   shutdownGraceMs: number;
+  /** See {@link StrangerPolicy}. Default {@link DEFAULT_STRANGER_POLICY}. */
+  strangerPolicy: StrangerPolicy;
 }
 
 /** A bad option value. The message names the option and says what is accepted. */
@@ -184,6 +194,7 @@ export function defaultOptions(): ServerOptions {
     loginFailuresPerAccount: DEFAULT_LOGIN_FAILURES_PER_ACCOUNT, loginFailuresPerAddress: DEFAULT_LOGIN_FAILURES_PER_ADDRESS,
     loginFailureWindowMs: DEFAULT_LOGIN_FAILURE_WINDOW_MS, tlsCert: '', tlsKey: '',
     adminPort: DEFAULT_ADMIN_PORT, adminHost: DEFAULT_ADMIN_HOST, shutdownGraceMs: DEFAULT_SHUTDOWN_GRACE_MS,
+    strangerPolicy: DEFAULT_STRANGER_POLICY,
   };
 }
 
@@ -201,7 +212,7 @@ const INT_RANGES: Partial<Record<keyof ServerOptions, [number, number]>> = {
 };
 const ENUMS: Partial<Record<keyof ServerOptions, readonly string[]>> = {
   auth: ['password', 'open'], store: ['sqlite', 'mysql'], sqliteSync: ['FULL', 'NORMAL'],
-  cluster: ['embedded', 'redis-rabbit'],
+  cluster: ['embedded', 'redis-rabbit'], strangerPolicy: ['friends', 'anyone'],
   logLevel: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
 };
 

@@ -13,6 +13,7 @@ import {
 } from '@hxim/im-common';
 import { TokenBucket } from './limits/token-bucket';
 import { RetryLaterError, retryAfterOf } from './limits/retry-later';
+import type { Backlogged, FrameScheduler } from './scheduler';
 import type { Stats } from './stats';
 
 /** Lifecycle: new → authenticating → online → closing → closed. */
@@ -40,6 +41,8 @@ export interface ConnectionHost {
   readonly limits: ConnectionLimits;
   /** Counters (bytes and frames by type, rate-limit pauses, evictions). */
   readonly stats: Stats;
+  /** The fair share of event-loop time for frame handling. */
+  readonly scheduler: FrameScheduler;
 }
 
 /** Why reading is paused; reading resumes when no reason is left. */
@@ -52,13 +55,15 @@ export const Pause = {
   RATE: 4,
   /** The server is draining. */
   DRAIN: 8,
+  /** Frames already read wait for their turn (scheduler.ts). */
+  BACKLOG: 16,
 } as const;
 
 /** Milliseconds a closing socket may take to flush before it is destroyed. */
 const CLOSE_FLUSH_MS = 1000;
 
 /** A client connection. */
-export class Connection {
+export class Connection implements Backlogged {
   state: ConnState = 'new';
   /** The logged-in user (0 before login). Identity comes from here, never from a frame. */
   userId = 0;
@@ -96,9 +101,13 @@ export class Connection {
     const stats = this.host.stats;
     stats.framesIn++;
     if (frame.typeCode < stats.framesInByType.length) stats.framesInByType[frame.typeCode]!++;
-    this.host.onFrame(this, frame);
+    if (this.backlog === null && this.host.scheduler.take()) this.host.onFrame(this, frame);
+    else (this.backlog ??= []).push(frame);
   };
+  /** Frames decoded from the current read. */
   private frames = 0;
+  /** Frames decoded but not yet handled (scheduler.ts); null when none. */
+  private backlog: RawFrame[] | null = null;
   /** Live pushes that arrived during login, flushed after LoginAck so it comes first. */
   private held: Buffer[] | null = null;
 
@@ -142,6 +151,39 @@ export class Connection {
     if (this.decoder.bufferedBytes === 0) this.partialSince = 0;
     else if (this.partialSince === 0) this.partialSince = this.lastReadAt;
     if (this.bucket !== null && this.frames > 0) this.meter(this.frames);
+    if (this.backlog !== null && (this.pausedFor & Pause.BACKLOG) === 0) {
+      this.pauseReading(Pause.BACKLOG);
+      this.host.scheduler.enqueue(this);
+    }
+  }
+
+  /**
+   * Handles `frames` (held elsewhere, e.g. the dispatcher's login inbox) before any frame still
+   * in the backlog, in turn with every other connection (scheduler.ts).
+   */
+  replay(frames: RawFrame[]): void {
+    if (frames.length === 0) return;
+    this.backlog = this.backlog === null ? frames : frames.concat(this.backlog);
+    if ((this.pausedFor & Pause.BACKLOG) === 0) {
+      this.pauseReading(Pause.BACKLOG);
+      this.host.scheduler.enqueue(this);
+    }
+  }
+
+  /** @internal Backlogged: handles up to `max` waiting frames; true if more remain. */
+  runBacklog(max: number): boolean {
+    const backlog = this.backlog;
+    if (backlog === null) return false;
+    const n = Math.min(max, backlog.length);
+    let i = 0;
+    for (; i < n && this.state !== 'closing' && this.state !== 'closed'; i++) this.host.onFrame(this, backlog[i]!);
+    if (i < backlog.length && this.state !== 'closing' && this.state !== 'closed') {
+      backlog.splice(0, i);
+      return true;
+    }
+    this.backlog = null;
+    this.resumeReading(Pause.BACKLOG);
+    return false;
   }
 
   /**

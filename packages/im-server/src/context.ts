@@ -2,7 +2,7 @@
  * What handlers get: the options, the backends and the shared services of one server instance.
  */
 import type { Logger } from 'pino';
-import type { ChatBatcher, CursorBatcher, Store } from '@hxim/business';
+import type { ChatBatcher, ConversationService, CursorBatcher, FriendService, Store } from '@hxim/business';
 import type { Presence } from './cluster/ports';
 import type { ServerOptions } from './config';
 import type { PasswordHasher } from './auth/password';
@@ -30,6 +30,10 @@ export interface ServerContext {
   readonly stats: Stats;
   /** Failed-login throttle by account and address. */
   readonly throttle: LoginThrottle;
+  /** Friends, applications, blocks, notices and the stranger policy (issue 4). */
+  readonly friends: FriendService;
+  /** Conversation list, history, read marks, unread counts (issue 4). */
+  readonly convs: ConversationService;
   /** Replays frames queued during a login (dispatcher.ts). */
   readonly drainInbox: (conn: import('./connection').Connection) => void;
 }

@@ -61,12 +61,16 @@ export class Dispatcher {
     }
   }
 
-  /** Replays frames that arrived during the login, now that it finished. */
+  /**
+   * Replays frames that arrived during the login, now that it finished: through the
+   * connection's backlog, so a client that pipelined hundreds of frames behind its login takes
+   * its turn like everyone else (scheduler.ts).
+   */
   drainInbox(conn: Connection): void {
     const inbox = this.inboxes.get(conn);
     if (!inbox) return;
     this.inboxes.delete(conn);
-    for (const f of inbox) this.dispatch(conn, f);
+    conn.replay(inbox);
   }
 
   private reject(conn: Connection, err: ImError, refType: number, requestId = ''): void {

@@ -8,7 +8,7 @@
  * gets it by seq on its next catch-up (DESIGN.md "The broker is a transport, not the store").
  */
 import type { Logger } from 'pino';
-import { decodeBody, ImError, MessageType } from '@hxim/im-common';
+import { decodeBody, ImError, MessageType, SEED_MAX_TYPE } from '@hxim/im-common';
 import type { Bus, Envelope, Location, Presence } from './cluster/ports';
 import type { Connection } from './connection';
 import type { SessionTable } from './sessions';
@@ -36,12 +36,42 @@ interface PendingDelivery {
   exceptConnId: string;
 }
 
+/** Most one warning per this interval per kind while a backend is down (the rest are counted). */
+export const ROUTE_WARN_EVERY_MS = 5000;
+
+/**
+ * Logs a repeated warning at most once per interval, with how many were suppressed: during a
+ * Redis or RabbitMQ outage every delivery would otherwise log a line.
+ */
+class WarnLimiter {
+  private last = 0;
+  private suppressed = 0;
+
+  constructor(private readonly log: Logger, private readonly msg: string) {}
+
+  warn(fields: Record<string, unknown>): void {
+    const now = Date.now();
+    if (now - this.last < ROUTE_WARN_EVERY_MS) {
+      this.suppressed++;
+      return;
+    }
+    this.log.warn({ ...fields, suppressed: this.suppressed }, this.msg);
+    this.last = now;
+    this.suppressed = 0;
+  }
+}
+
 /** Frame routing, local and remote. */
 export class Router {
   private pending: PendingDelivery[] = [];
   private scheduled = false;
+  private readonly lookupWarn: WarnLimiter;
+  private readonly publishWarn: WarnLimiter;
 
-  constructor(private readonly deps: RouterDeps) {}
+  constructor(private readonly deps: RouterDeps) {
+    this.lookupWarn = new WarnLimiter(deps.log, 'presence lookup failed; recipients on other instances will catch up by seq');
+    this.publishWarn = new WarnLimiter(deps.log, 'bus publish failed; recipients will catch up by seq');
+  }
 
   /**
    * Delivers a chat frame to every connection of `userIds` except `exceptConnId`.
@@ -60,9 +90,13 @@ export class Router {
   /** Writes a frame to local connections of the users. */
   deliverLocal(frame: Buffer, userIds: readonly number[], exceptConnId: string, convId: string, seq: number): number {
     let n = 0;
+    // Seed-mode connections understand only types 1-5 (docs/protocol.md §2): newer pushes
+    // (notifications, issue 4) skip them, here and for envelopes from other instances.
+    const seedSafe = frame.readInt32BE(4) <= SEED_MAX_TYPE;
     for (const uid of userIds) {
       for (const conn of this.deps.sessions.get(uid)) {
         if (conn.id === exceptConnId || conn.state === 'closing' || conn.state === 'closed') continue;
+        if (conn.seedMode && !seedSafe) continue;
         conn.push(frame);
         n++;
         if (conn.seedMode && frame.readInt32BE(4) === MessageType.CHAT) {
@@ -108,7 +142,7 @@ export class Router {
     try {
       locs = await this.deps.presence.lookup([...users]);
     } catch (err) {
-      this.deps.log.warn({ err: String(err) }, 'presence lookup failed; recipients will catch up by seq');
+      this.lookupWarn.warn({ err: String(err) });
       this.deps.onPublishError?.(err);
       return;
     }
@@ -127,7 +161,7 @@ export class Router {
         this.deps.bus
           .publish(inst, { kind: 'deliver', origin: self, userIds, exceptConnId: d.exceptConnId, frame: d.frame })
           .catch((err: unknown) => {
-            this.deps.log.warn({ err: String(err), target: inst }, 'bus publish failed; recipients will catch up by seq');
+            this.publishWarn.warn({ err: String(err), target: inst });
             this.deps.onPublishError?.(err);
           });
       }

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
 import { ImError, type RawFrame } from '@hxim/im-common';
-import { ChatBatcher, CursorBatcher, openStore, type Store } from '@hxim/business';
+import { ChatBatcher, ConversationService, CursorBatcher, FriendService, openStore, type Store } from '@hxim/business';
 import type { Bus, Health, Presence } from './cluster/ports';
 import { createCluster, MemoryBusHub } from './cluster';
 import { parseOptions, type ServerOptions } from './config';
@@ -24,6 +24,7 @@ import { LoginThrottle } from './limits/login-throttle';
 import { ClientListener, loadTls, type ListenerHost } from './listener';
 import { createLogger } from './logger';
 import { Router } from './router';
+import { FrameScheduler } from './scheduler';
 import { SessionTable } from './sessions';
 import { Stats } from './stats';
 import { Sweeper } from './sweeper';
@@ -45,6 +46,8 @@ export class ImServer extends EventEmitter implements ConnectionHost, ListenerHo
   readonly sessions = new SessionTable();
   readonly connections = new Set<Connection>();
   readonly limits: ConnectionLimits;
+  /** Fair per-iteration frame handling across connections. */
+  readonly scheduler = new FrameScheduler();
   /** Prometheus metrics (served on the admin port when enabled). */
   readonly metrics: Metrics;
   /** Backend health (served as /healthz when the admin port is enabled). */
@@ -88,12 +91,18 @@ export class ImServer extends EventEmitter implements ConnectionHost, ListenerHo
     this.metrics = new Metrics({
       stats: this.stats, connections: () => this.connections.size, sessions: () => this.sessions.size,
       draining: () => this.draining, chats, cursors, presence, bus, throttle: this.throttle, health: this.health,
+      scheduler: this.scheduler,
     });
     this.ctx = {
       opts, instanceId: opts.instanceId, log, store, presence, router, sessions: this.sessions, stats: this.stats,
       chats, cursors, throttle: this.throttle,
       hasher: new PasswordHasher(opts.scryptLogN, opts.scryptConcurrency),
       users: new UserDirectory(store.accounts, opts.auth === 'open'),
+      // Issue 4. --auth open (seed mode) lets anyone chat, whatever strangerPolicy says.
+      friends: new FriendService(store, {
+        strangerPolicy: opts.auth === 'open' ? 'anyone' : opts.strangerPolicy, userExists: (id) => this.ctx.users.exists(id),
+      }),
+      convs: new ConversationService(store),
       drainInbox: (conn) => this.dispatcher.drainInbox(conn),
     };
     this.dispatcher = new Dispatcher(this.ctx, HANDLERS);

@@ -16,7 +16,8 @@ const N = 600;
 test('kill -9 the server mid-stream: clients reconnect, nothing acked is lost or duplicated', async () => {
   const port = await freePort();
   const dataDir = tempDir('hxim-crash');
-  const flags = ['--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--scrypt-log-n', '10', '--log-level', 'warn'];
+  const flags = ['--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--scrypt-log-n', '10', '--log-level', 'warn',
+    '--stranger-policy', 'anyone'];
   let server = await spawnServer(flags);
   const servers = [{ host: '127.0.0.1', port }];
   const fast = { reconnectDelay: () => 100, heartbeatMs: 500, idleTimeoutMs: 2000 };

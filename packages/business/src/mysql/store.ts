@@ -7,6 +7,8 @@
 import type { Store } from '../ports';
 import { MysqlAccountStore } from './accounts';
 import { MysqlChatStore } from './chats';
+import { MysqlConversationStore } from './conversations';
+import { MysqlFriendStore, MysqlNoticeStore } from './friends';
 import { MysqlDb } from './db';
 import { parseMysqlOptions, type MysqlStoreOptions, type ParsedMysqlOptions } from './options';
 import { prepareDatabase } from './schema';
@@ -19,6 +21,12 @@ export class MysqlStore implements Store {
   readonly accounts: MysqlAccountStore;
   /** Messages, conversations and cursors. */
   readonly chats: MysqlChatStore;
+  /** Friendships, applications and blocks. */
+  readonly friends: MysqlFriendStore;
+  /** Notifications waiting for an ack. */
+  readonly notices: MysqlNoticeStore;
+  /** Conversation lists, unread counts, read marks. */
+  readonly convs: MysqlConversationStore;
   /** The database name (from the URL). */
   readonly database: string;
   private readonly db: MysqlDb;
@@ -31,6 +39,9 @@ export class MysqlStore implements Store {
     this.db = new MysqlDb(opts);
     this.accounts = new MysqlAccountStore(this.db);
     this.chats = new MysqlChatStore(this.db, { memberCacheEntries: opts.memberCacheEntries });
+    this.friends = new MysqlFriendStore(this.db);
+    this.notices = new MysqlNoticeStore(this.db);
+    this.convs = new MysqlConversationStore(this.db);
   }
 
   /** Pool counters for metrics: calls, retries (deadlocks, races), timeouts, failures. */

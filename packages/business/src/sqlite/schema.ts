@@ -108,4 +108,30 @@ CREATE TABLE IF NOT EXISTS friendship (
   created_at     INTEGER NOT NULL,
   PRIMARY KEY (user_id, friend_id)
 ) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS friend_pair (
+  user_lo        INTEGER NOT NULL,
+  user_hi        INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL,
+  PRIMARY KEY (user_lo, user_hi)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS user_block (
+  user_id        INTEGER NOT NULL,
+  blocked_id     INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  PRIMARY KEY (user_id, blocked_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS user_notice (
+  notice_id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id        INTEGER NOT NULL,
+  kind           INTEGER NOT NULL,
+  from_user_id   INTEGER NOT NULL DEFAULT 0,
+  ref_id         INTEGER NOT NULL DEFAULT 0,
+  conv_id        TEXT    NOT NULL DEFAULT '',
+  body           TEXT    NOT NULL DEFAULT '',
+  created_at     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idx_notice_user ON user_notice (user_id, notice_id);
 `;

@@ -23,6 +23,8 @@ import { DEFAULT_MEMBER_CACHE_ENTRIES } from '../member-cache';
 import type { Store } from '../ports';
 import { SqliteAccountStore } from './accounts';
 import { SqliteChatStore } from './chats';
+import { SqliteConversationStore } from './conversations';
+import { SqliteFriendStore, SqliteNoticeStore } from './friends';
 import { DEFAULT_DEDUP_MERGE_ROWS } from './dedup';
 import { settle, sqliteError } from './guard';
 import { SQLITE_SCHEMA } from './schema';
@@ -86,6 +88,12 @@ export class SqliteStore implements Store {
   readonly accounts: SqliteAccountStore;
   /** Messages, conversations and cursors. */
   readonly chats: SqliteChatStore;
+  /** Friendships, applications and blocks. */
+  readonly friends: SqliteFriendStore;
+  /** Notifications waiting for an ack. */
+  readonly notices: SqliteNoticeStore;
+  /** Conversation lists, unread counts, read marks. */
+  readonly convs: SqliteConversationStore;
   /** Absolute path of the database file. */
   readonly file: string;
   private readonly db: Database.Database;
@@ -115,6 +123,9 @@ export class SqliteStore implements Store {
       this.chats = new SqliteChatStore(this.db, {
         memberCacheEntries: opts.memberCacheEntries, dedupMergeRows: opts.dedupMergeRows,
       });
+      this.friends = new SqliteFriendStore(this.db);
+      this.notices = new SqliteNoticeStore(this.db);
+      this.convs = new SqliteConversationStore(this.db);
     } catch (err) {
       this.db.close();
       if ((err as { code?: unknown }).code === 'SQLITE_BUSY') {

@@ -10,6 +10,7 @@ import { formatAddress, type ClientAuth, type ServerAddress } from '../options';
 import { describe } from '../policy';
 import { defaultRegistry, parseUserId, type ChatContext, type CommandRegistry } from './commands';
 import { formatIncoming, formatState } from './format';
+import { formatNotification } from './notices';
 import { Terminal, type TerminalIO } from './terminal';
 import { removeToken, saveToken } from './token-store';
 
@@ -46,7 +47,8 @@ export async function runChat(cfg: ChatConfig, io: TerminalIO): Promise<number> 
   term.print(`connecting to ${cfg.servers.map(formatAddress).join(', ')}…`);
   try {
     const info = await client.connect();
-    const missed = info.caughtUp > 0 ? ` — ${info.caughtUp} missed message(s) above` : '';
+    const missed = (info.caughtUp > 0 ? ` — ${info.caughtUp} missed message(s) above` : '')
+      + (info.totalUnread > 0 ? ` — ${info.totalUnread} unread in ${info.unread.length} conversation(s), see /convs` : '');
     term.print(`logged in as ${info.userName || cfg.userName || 'user'} (#${info.userId}) on ${formatAddress(info.server)}${missed}. Type /help for commands.`);
     session.updatePrompt();
   } catch (err) {
@@ -171,6 +173,10 @@ class ChatSession implements ChatContext {
     const c = this.client;
     c.on('message', (msg) => this.print(formatIncoming(msg, c.userId)));
     c.on('notice', (n) => this.print(`[notice] ${n.msgBody}`));
+    c.on('notification', (n) => {
+      const line = formatNotification(n);
+      if (line) this.print(line);
+    });
     c.on('error', (err) => this.print(`! ${describe(err)}`));
     c.on('kicked', (err) => {
       this.print(`logged out: this session was replaced by another login (${err.message})`);

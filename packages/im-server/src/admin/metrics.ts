@@ -15,6 +15,7 @@ import { MESSAGE_NAMES, type MessageTypeCode } from '@hxim/im-common';
 import type { ChatBatcher, ChatStore, CursorBatcher } from '@hxim/business';
 import type { Bus, Presence } from '../cluster/ports';
 import type { LoginThrottle } from '../limits/login-throttle';
+import type { FrameScheduler } from '../scheduler';
 import type { Stats } from '../stats';
 import type { HealthChecker } from './health';
 
@@ -30,6 +31,7 @@ export interface MetricsSource {
   bus: Bus;
   throttle: LoginThrottle;
   health: HealthChecker;
+  scheduler: FrameScheduler;
 }
 
 const TYPE_NAMES: Array<[number, string]> = Object.entries(MESSAGE_NAMES)
@@ -61,6 +63,15 @@ export class Metrics {
         },
       });
     };
+    const labelledGauge = (name: string, help: string, label: string, read: () => Iterable<[string, number]>): void => {
+      new Gauge({
+        name, help, labelNames: [label], registers: [r],
+        collect() {
+          this.reset();
+          for (const [v, n] of read()) this.set({ [label]: v } as LabelValues<string>, n);
+        },
+      });
+    };
     // Connections and logins.
     gauge('hxim_connections', 'Open client connections.', src.connections);
     gauge('hxim_sessions', 'Logged-in connections.', src.sessions);
@@ -72,7 +83,7 @@ export class Metrics {
     counter('hxim_logins_total', 'Successful logins.', () => s.logins);
     counter('hxim_login_failures_total', 'Failed logins (bad password or token).', () => s.loginFailures);
     counter('hxim_logins_throttled_total', 'Logins refused with LOGIN_THROTTLED.', () => s.loginsThrottled);
-    labelled('hxim_login_throttle_keys', 'Accounts and addresses currently tracked by the login throttle.', 'kind',
+    labelledGauge('hxim_login_throttle_keys', 'Accounts and addresses currently tracked by the login throttle.', 'kind',
       () => Object.entries(src.throttle.entries));
     // Traffic.
     labelled('hxim_frames_in_total', 'Frames received, by type.', 'type', () => byType(s.framesInByType));
@@ -85,6 +96,9 @@ export class Metrics {
     counter('hxim_acks_sent_total', 'STORED acks sent to senders.', () => s.acksSent);
     labelled('hxim_errors_total', 'Errors sent to clients or connections closed, by code.', 'code', () => s.errors);
     counter('hxim_rate_limit_pauses_total', 'Times a connection was paused for exceeding its frame rate.', () => s.ratePauses);
+    counter('hxim_frames_deferred_total', 'Frames handled in a later event-loop turn to share time fairly (scheduler.ts).',
+      () => src.scheduler.deferred);
+    gauge('hxim_backlogged_connections', 'Connections with frames waiting for their turn.', () => src.scheduler.waiting);
     counter('hxim_bus_publish_errors_total', 'Failed cross-instance publishes (recipients catch up by seq).', () => s.publishErrors);
     // Queues.
     gauge('hxim_store_queue_depth', 'Chats waiting for a store batch.', () => src.chats.queued);
@@ -109,7 +123,7 @@ export class Metrics {
       buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
     });
     // Backends.
-    labelled('hxim_backend_up', 'Backend reachability (1 up, 0 down); the store as of its last ping.', 'backend', () => [
+    labelledGauge('hxim_backend_up', 'Backend reachability (1 up, 0 down); the store as of its last ping.', 'backend', () => [
       ['store', src.health.lastStore.status === 'up' ? 1 : 0],
       ['presence', src.presence.health === 'up' ? 1 : 0],
       ['bus', src.bus.health === 'up' ? 1 : 0],

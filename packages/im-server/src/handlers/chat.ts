@@ -61,6 +61,8 @@ async function handleChat(ctx: ServerContext, conn: Connection, msg: ChatMessage
     if (!(await ctx.users.exists(msg.receiveId))) {
       throw new RequestError('UNKNOWN_USER', `user ${msg.receiveId} does not exist`);
     }
+    // Stranger policy and blocks (issue 4): NOT_FRIENDS / BLOCKED, from a per-instance cache.
+    await ctx.friends.checkChat(conn.userId, msg.receiveId);
     const convId = privateConvId(conn.userId, msg.receiveId);
     const r = await ctx.chats.append({
       senderId: conn.userId, clientMsgId: clientKey(conn, msg), convId, memberIds: [conn.userId, msg.receiveId],

@@ -3,6 +3,8 @@ import type { Handler } from './handler';
 import { ackHandler } from './ack';
 import { businessHandler } from './business';
 import { chatHandler } from './chat';
+import { convListHandler, historyHandler, noticeAckHandler, readHandler } from './conversations';
+import { friendHandler, friendListHandler } from './friends';
 import { heartbeatHandler } from './heartbeat';
 import { onlineHandler } from './online';
 import { registerHandler } from './register';
@@ -11,4 +13,6 @@ import { syncHandler } from './sync';
 /** The handler table of the dispatcher. */
 export const HANDLERS: readonly Handler[] = [
   businessHandler, chatHandler, heartbeatHandler, onlineHandler, ackHandler, registerHandler, syncHandler,
+  // Issue 4: friends, conversations, read marks, notifications.
+  friendHandler, friendListHandler, convListHandler, historyHandler, readHandler, noticeAckHandler,
 ];

@@ -15,6 +15,7 @@ import { newToken, tokenHash } from '../auth/tokens';
 import { applyClientCursors, missedPage, pageBytes } from '../catchup';
 import { chatFrame, toChatMessage } from '../chat-frame';
 import { defineHandler } from './handler';
+import { MAX_LOGIN_NOTICES, noticeMessage } from './notify';
 
 /** Most messages a seed-mode client is sent at login (it cannot page; the rest come next time). */
 const SEED_CATCHUP_MAX = 10_000;
@@ -108,13 +109,20 @@ async function locate(ctx: ServerContext, conn: Connection): Promise<void> {
 /** Step 4+5 for a protocol client: catch-up page and LoginAck. */
 async function replyModern(ctx: ServerContext, conn: Connection, id: Identity, msg: OnlineMessage): Promise<void> {
   await applyClientCursors(ctx, conn.userId, msg.lastSeqs);
-  const page = await missedPage(ctx, conn.userId, ctx.opts.syncPage);
+  // Unread counts (last seq - read seq, issue 4) and the stored notices waiting for an ack are
+  // read alongside the catch-up page; the notices follow the LoginAck (docs/protocol.md §9.6).
+  const [page, counts, notices] = await Promise.all([
+    missedPage(ctx, conn.userId, ctx.opts.syncPage), ctx.convs.unreadAtLogin(conn.userId),
+    ctx.friends.pendingNotices(conn.userId, MAX_LOGIN_NOTICES),
+  ]);
   conn.state = 'online';
   conn.send(MessageType.LOGIN_ACK, {
     userId: id.userId, userName: id.userName, token: id.token, tokenExpiresAt: id.tokenExpiresAt,
     instanceId: ctx.instanceId, serverTime: Date.now(), heartbeatMs: ctx.opts.heartbeatMs,
     idleTimeoutMs: ctx.opts.idleTimeoutMs, messages: page.messages.map(toChatMessage), hasMore: page.hasMore,
+    totalUnread: counts.totalUnread, unread: counts.unread,
   });
+  for (const n of notices) conn.send(MessageType.NOTIFICATION, noticeMessage(n));
 }
 
 /** Step 4+5 for a seed client: no reply frame exists, so missed chats are simply pushed. */

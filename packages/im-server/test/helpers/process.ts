@@ -20,9 +20,22 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Extra settings of {@link spawnServer}. */
+export interface SpawnOptions {
+  /** Pipe the server's stdout (its JSON log) instead of discarding it: read child.stdout. */
+  stdout?: boolean;
+  /** Extra environment variables (e.g. HXIM_* options). */
+  env?: NodeJS.ProcessEnv;
+}
+
 /** Starts `im-server start` with the given flags; resolves once it listens. */
-export async function spawnServer(flags: string[], timeoutMs = 15_000): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [SERVER_CLI, 'start', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+export async function spawnServer(flags: string[], timeoutMs = 15_000, opts: SpawnOptions = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [SERVER_CLI, 'start', ...flags], {
+    stdio: ['ignore', opts.stdout ? 'pipe' : 'ignore', 'pipe'],
+    // Strangers may chat unless a test says otherwise (a --stranger-policy flag wins over this):
+    // most tests are not about friendship; the production default is "friends".
+    env: { HXIM_STRANGER_POLICY: 'anyone', ...process.env, ...opts.env },
+  });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`server did not start in ${timeoutMs} ms: ${err}`)), timeoutMs);

@@ -13,10 +13,16 @@ export function tempDir(tag = 'hxim'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `${tag}-`));
 }
 
-/** Test defaults: ephemeral port, loopback, cheap scrypt, silent logs; TLS when HXIM_TEST_TLS=1. */
+/**
+ * Test defaults: ephemeral port, loopback, cheap scrypt, silent logs; TLS when HXIM_TEST_TLS=1.
+ * strangerPolicy "anyone": most tests chat between users who are not friends; the production
+ * default is "friends", and the friendship tests ask for it explicitly.
+ */
 export function testOptions(over: Partial<ServerOptions> = {}): Partial<ServerOptions> {
   const tls = testTls() ? { tlsCert: TEST_TLS.cert, tlsKey: TEST_TLS.key } : {};
-  return { host: '127.0.0.1', port: 0, scryptLogN: 10, dataDir: tempDir(), logLevel: 'silent', ...tls, ...over };
+  return {
+    host: '127.0.0.1', port: 0, scryptLogN: 10, dataDir: tempDir(), logLevel: 'silent', strangerPolicy: 'anyone', ...tls, ...over,
+  };
 }
 
 /** Starts a server with {@link testOptions}. */

@@ -71,6 +71,7 @@ export async function runIdleParent(ctx: ParentContext): Promise<ScenarioOutcome
       'heartbeats/s': hb > 0 ? round((connected * 1000) / hb, 1) : null,
       'server CPU % of one core (heartbeats only)': has ? round(cpu.cores * 100, 2) : null,
       'driver CPU % of one core': round(cpuBetween(d0, d1, 0).cores * 100, 2),
+      'other processes cores': has ? round(cpu.machineCores - cpu.cores - cpuBetween(d0, d1, 0).cores, 2) : null,
       'connect seconds (last step)': round(last.connectSeconds, 2),
       'lost during hold': lost,
     },

@@ -3,13 +3,15 @@
  * /friends, /add, /requests, /accept, /reject, /block in friends.ts; /convs, /history, /read in
  * conversations.ts), write the group and append it to {@link COMMAND_GROUPS}.
  */
+import { conversationCommands } from './conversations';
+import { friendCommands } from './friends';
 import { messagingCommands } from './messaging';
 import { CommandRegistry } from './registry';
 import { sessionCommands } from './session';
 import type { CommandGroup } from './types';
 
 /** Every command group, in /help order. */
-export const COMMAND_GROUPS: readonly CommandGroup[] = [messagingCommands, sessionCommands];
+export const COMMAND_GROUPS: readonly CommandGroup[] = [messagingCommands, sessionCommands, friendCommands, conversationCommands];
 
 /** A registry holding {@link COMMAND_GROUPS}. */
 export function defaultRegistry(): CommandRegistry {

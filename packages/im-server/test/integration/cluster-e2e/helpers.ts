@@ -19,11 +19,13 @@ import { startServer, type ImServer, type ServerDeps, type ServerOptions } from 
 import { ClusterKeys } from '../../../src/cluster';
 import { freePort, kill, SERVER_CLI } from '../../helpers/process';
 import { sleep } from '../../cluster/helpers';
-import { AMQP_URL, cleanupRabbit, cleanupRedis, REDIS_URL, requireRabbit, requireRedis } from '../cluster/services';
+import {
+  AMQP_URL, cleanupRabbit, cleanupRedis, rabbitmqctl, REDIS_URL, requireRabbit, requireRedis, run,
+} from '../cluster/services';
 import type { Ledger } from './ledger';
 
 export { sleep, waitFor, within } from '../../cluster/helpers';
-export { AMQP_URL, REDIS_URL, adminRedis, rabbitmqctl, run } from '../cluster/services';
+export { AMQP_URL, REDIS_URL, adminRedis, rabbitmqctl } from '../cluster/services';
 
 /** MariaDB server under test (HXIM_TEST_MYSQL_URL), without a database: each file adds its own. */
 export const MYSQL_SERVER_URL = ((): string => {
@@ -35,6 +37,11 @@ export const MYSQL_SERVER_URL = ((): string => {
 export const FAST: Partial<ClientOptions> = { reconnectDelay: () => 100, heartbeatMs: 1000, idleTimeoutMs: 5000 };
 
 const PASSWORD = 'secret-pw';
+
+/** Every client {@link online} made; {@link TestCluster.cleanup} closes them, even after a failure. */
+const openClients = new Set<ImClient>();
+/** Every running {@link Traffic}; cleanup stops them, even after a failure. */
+const running = new Set<Traffic>();
 
 async function requireMysql(): Promise<void> {
   const c = await mysql.createConnection({ uri: MYSQL_SERVER_URL, connectTimeout: 3000 }).catch((err: Error) => {
@@ -71,7 +78,7 @@ export async function retrying<T>(what: string, ms: number, fn: () => Promise<T>
       return await fn();
     } catch (err) {
       if (stop(err) || Date.now() > deadline) {
-        throw new Error(`${what} failed after ${attempt} attempt(s): ${(err as Error).message}`, { cause: err });
+        throw new Error(`${what} failed after ${attempt} attempt(s): ${describeError(err)}`, { cause: err });
       }
       await sleep(Math.min(1000, 100 * attempt));
     }
@@ -88,6 +95,8 @@ export interface Spawned {
   logFile: string;
   /** The last lines of its log (for failure messages). */
   tail(lines?: number): string;
+  /** Set by {@link TestCluster.kill9}; any other exit before cleanup is reported as a crash. */
+  killed: boolean;
 }
 
 /** Everything one test file owns: database, namespace, instance ids, servers and processes. */
@@ -141,7 +150,7 @@ export class TestCluster {
     const opts: Partial<ServerOptions> = {
       host: '127.0.0.1', port: 0, instanceId, cluster: 'redis-rabbit', store: 'mysql', mysqlUrl: this.mysqlUrl,
       redisUrl: REDIS_URL, amqpUrl: AMQP_URL, namespace: this.namespace, scryptLogN: 10, presenceTtlMs: 10_000,
-      logLevel: 'silent', ...over,
+      logLevel: 'silent', strangerPolicy: 'anyone', ...over,
     };
     const logger = pino({ level: process.env.HXIM_TEST_LOG ?? 'silent' });
     const srv = await retrying(`starting ${instanceId}`, 40_000, async () => startServer(opts, { logger, ...deps }));
@@ -169,10 +178,10 @@ export class TestCluster {
     const child = spawn(process.execPath, [SERVER_CLI, 'start', '--host', '127.0.0.1', '--port', String(port),
       '--instance-id', id, '--cluster', 'redis-rabbit', '--store', 'mysql', '--mysql-url', this.mysqlUrl,
       '--redis-url', REDIS_URL, '--amqp-url', AMQP_URL, '--namespace', this.namespace, '--scrypt-log-n', '10',
-      '--log-level', 'warn', ...flags], { stdio: ['ignore', out, out] });
+      '--log-level', 'warn', '--stranger-policy', 'anyone', ...flags], { stdio: ['ignore', out, out] });
     fs.closeSync(out);
     const tail = (lines = 30): string => fs.readFileSync(logFile, 'utf8').split('\n').slice(-lines).join('\n');
-    const p: Spawned = { id, port, address: { host: '127.0.0.1', port }, child, logFile, tail };
+    const p: Spawned = { id, port, address: { host: '127.0.0.1', port }, child, logFile, tail, killed: false };
     this.procs.push(p);
     const deadline = Date.now() + 40_000;
     while (!fs.readFileSync(logFile, 'utf8').includes('listening on')) {
@@ -183,11 +192,28 @@ export class TestCluster {
     return p;
   }
 
-  /** Stops every instance and process, then drops the database and every key, queue and exchange. */
+  /** kill -9 of a spawned instance; resolves once it is gone. */
+  async kill9(p: Spawned): Promise<void> {
+    p.killed = true;
+    await kill(p.child, 'SIGKILL');
+  }
+
+  /**
+   * Stops every instance and process, then drops the database and every key, queue and exchange.
+   * Throws (keeping the logs) if a spawned instance had crashed.
+   */
   async cleanup(): Promise<void> {
+    for (const t of running) t.stop();
+    for (const c of openClients) c.close();
+    openClients.clear();
     await Promise.allSettled(this.servers.map((s) => s.stop()));
-    await Promise.allSettled(this.procs.map((p) => kill(p.child, 'SIGKILL')));
     const errors: unknown[] = [];
+    for (const p of this.procs) {
+      if (!p.killed && (p.child.exitCode !== null || p.child.signalCode !== null)) {
+        errors.push(new Error(`${p.id} exited by itself (code ${p.child.exitCode}, signal ${p.child.signalCode}):\n${p.tail(15)}`));
+      }
+    }
+    await Promise.allSettled(this.procs.map((p) => kill(p.child, 'SIGKILL')));
     await retrying('dropping the test database', 20_000, async () => {
       const c = await mysql.createConnection({ uri: MYSQL_SERVER_URL, connectTimeout: 3000 });
       try {
@@ -198,9 +224,22 @@ export class TestCluster {
     }).catch((e: unknown) => errors.push(e));
     await retrying('cleaning Redis', 20_000, () => cleanupRedis(this.keys)).catch((e: unknown) => errors.push(e));
     await retrying('cleaning RabbitMQ', 20_000, () => cleanupRabbit(this.keys, this.instanceIds)).catch((e: unknown) => errors.push(e));
-    if (errors.length === 0) fs.rmSync(this.logDir, { recursive: true, force: true });
-    else throw new AggregateError(errors, `cleanup of ${this.namespace} failed (logs kept in ${this.logDir})`);
+    if (errors.length > 0) {
+      throw new AggregateError(errors, `cleanup of ${this.namespace} failed (logs kept in ${this.logDir}): ` +
+        errors.map((e) => describeError(e)).join('; '));
+    }
+    // HXIM_TEST_KEEP_LOGS=1 keeps the spawned instances' logs of a passing run too.
+    if (!process.env.HXIM_TEST_KEEP_LOGS) fs.rmSync(this.logDir, { recursive: true, force: true });
   }
+}
+
+/** An error's message, with its cause chain and any aggregated errors (AggregateError's own message may be empty). */
+function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  let text = e.message || e.name;
+  if (e instanceof AggregateError) text += ` [${e.errors.map(describeError).join(', ')}]`;
+  if (e.cause) text += ` (cause: ${describeError(e.cause)})`;
+  return text;
 }
 
 /** The address of an in-process instance. */
@@ -234,6 +273,7 @@ export async function online(ledger: Ledger | null, servers: ServerAddress[], na
   over: Partial<ClientOptions> = {}): Promise<User> {
   const client = new ImClient({ servers, auth: { userName: name, password: PASSWORD }, ...FAST, ...over });
   client.on('error', () => undefined);
+  openClients.add(client);
   if (ledger) ledger.watch(client, id);
   await retrying(`logging in ${name}`, 30_000, () => client.connect(),
     (err) => isAuthError(err as Error) || (err instanceof ServerError && err.code === 'SESSION_REPLACED'));
@@ -251,6 +291,7 @@ export class Traffic {
   /** Starts sending. */
   start(): void {
     this.timer ??= setInterval(() => this.tick(), this.everyMs);
+    running.add(this);
   }
 
   /** Sends one round now. */
@@ -263,10 +304,65 @@ export class Traffic {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    running.delete(this);
   }
 
   /** Rounds sent. */
   get rounds(): number {
     return this.n;
   }
+}
+
+// ------------------------------------------------------------------ service faults (faults.test.ts)
+
+/** Throws unless the services under test are the local ones this file may stop and start. */
+export function requireLocalServices(): void {
+  const r = new URL(REDIS_URL);
+  const a = new URL(AMQP_URL);
+  if (r.hostname !== '127.0.0.1' || (r.port || '6379') !== '6379' || a.hostname !== '127.0.0.1' || (a.port || '5672') !== '5672') {
+    throw new Error(`the fault tests restart the local Redis (127.0.0.1:6379) and RabbitMQ (127.0.0.1:5672); ` +
+      `HXIM_TEST_REDIS_URL/HXIM_TEST_AMQP_URL point elsewhere (${REDIS_URL}, ${AMQP_URL})`);
+  }
+}
+
+function asRoot(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+  return process.getuid?.() === 0 ? run(cmd, args, timeoutMs) : run('sudo', ['-n', cmd, ...args], timeoutMs);
+}
+
+/** Resolves once Redis answers PING (bounded). */
+export async function waitRedisUp(timeoutMs = 30_000): Promise<void> {
+  await retrying('waiting for Redis', timeoutMs, () => requireRedis());
+}
+
+/** Resolves once RabbitMQ accepts an AMQP connection (bounded). */
+export async function waitRabbitUp(timeoutMs = 60_000): Promise<void> {
+  await retrying('waiting for RabbitMQ', timeoutMs, () => requireRabbit());
+}
+
+/** `redis-cli -p 6379 shutdown nosave` (Redis keeps nothing: every key is gone). */
+export async function redisShutdown(): Promise<void> {
+  await run('redis-cli', ['-p', '6379', 'shutdown', 'nosave'], 10_000).catch((err: Error) => {
+    // redis-cli reports the dropped connection of a successful shutdown on some versions.
+    if (!/connection|closed|refused/i.test(err.message)) throw err;
+  });
+}
+
+/** Starts Redis exactly as scripts/services.sh does, and waits until it answers. */
+export async function redisStart(): Promise<void> {
+  await asRoot('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '',
+    '--appendonly', 'no', '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log'], 15_000);
+  await waitRedisUp();
+}
+
+/** Starts Redis if it does not answer (the `finally` of a fault test). */
+export async function ensureRedis(): Promise<void> {
+  if (await requireRedis().then(() => true, () => false)) return;
+  await redisStart();
+}
+
+/** Starts the RabbitMQ app if it is stopped, and waits until it accepts connections. */
+export async function ensureRabbit(): Promise<void> {
+  if (await requireRabbit().then(() => true, () => false)) return;
+  await rabbitmqctl(['start_app'], 60_000).catch(() => undefined);
+  await waitRabbitUp();
 }
