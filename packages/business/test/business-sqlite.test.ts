@@ -89,6 +89,27 @@ describe('FriendService and ConversationService', () => {
     await here.checkChat(a, b);
   });
 
+  it('shares one store lookup between concurrent misses, which resume in the order they asked', async () => {
+    let calls = 0;
+    const slow = {
+      ...store,
+      friends: {
+        ...store.friends,
+        relation: async () => {
+          calls++;
+          await new Promise((r) => setTimeout(r, 20 - calls * 5)); // later lookups would answer first
+          return { friends: true, aBlockedB: false, bBlockedA: false };
+        },
+      },
+    } as unknown as SqliteStore;
+    const s = new FriendService(slow, { strangerPolicy: 'friends', userExists: async () => true });
+    const order: number[] = [];
+    await Promise.all([1, 2, 3, 4, 5].map((i) => s.checkChat(i % 2 ? 10 : 20, i % 2 ? 20 : 10).then(() => order.push(i))));
+    assert.deepEqual([calls, order], [1, [1, 2, 3, 4, 5]]);
+    await s.checkChat(10, 20);
+    assert.equal(calls, 1, 'then cached');
+  });
+
   it('pages friend lists with PAGE_TOO_LARGE above 200', async () => {
     const s = service();
     const me = freshUser();

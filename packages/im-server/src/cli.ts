@@ -78,9 +78,6 @@ async function runStart(flags: Record<string, unknown>): Promise<void> {
     process.exit(2);
   }
   const srv = await startServer(opts);
-  process.stderr.write(`im-server ${opts.instanceId} listening on ${opts.host}:${srv.port}${srv.tls ? ' (TLS)' : ''} ` +
-    `(auth ${opts.auth}, store ${opts.store}${opts.store === 'sqlite' ? ' in ' + opts.dataDir : ''}, cluster ${opts.cluster})` +
-    `${srv.adminPort >= 0 ? `; admin http://${opts.adminHost}:${srv.adminPort}/healthz /metrics` : ''}\n`);
   let signals = 0;
   const onSignal = (sig: string): void => {
     if (++signals > 1) process.exit(1);
@@ -89,8 +86,12 @@ async function runStart(flags: Record<string, unknown>): Promise<void> {
     force.unref();
     srv.stop().then(() => process.exit(0), () => process.exit(1));
   };
+  // Handlers first: a supervisor may signal as soon as it reads the "listening" line.
   process.on('SIGTERM', () => onSignal('SIGTERM'));
   process.on('SIGINT', () => onSignal('SIGINT'));
+  process.stderr.write(`im-server ${opts.instanceId} listening on ${opts.host}:${srv.port}${srv.tls ? ' (TLS)' : ''} ` +
+    `(auth ${opts.auth}, store ${opts.store}${opts.store === 'sqlite' ? ' in ' + opts.dataDir : ''}, cluster ${opts.cluster})` +
+    `${srv.adminPort >= 0 ? `; admin http://${opts.adminHost}:${srv.adminPort}/healthz /metrics` : ''}\n`);
 }
 
 const program = new Command('im-server')

@@ -345,10 +345,6 @@ export class Connection implements Backlogged {
     });
   }
 
-  /** True while the socket still has unsent output (drain waits for it). */
-  get flushing(): boolean {
-    return !this.socket.destroyed && this.socket.writableLength > 0;
-  }
 
   /** Marks a request as waiting on a backend; pauses reading past the limit. */
   beginWork(): void {

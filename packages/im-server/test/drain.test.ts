@@ -16,6 +16,7 @@ import { freePort, kill, spawnServer } from './helpers/process';
 import { login, register, uname } from './helpers/modern';
 import type { RawClient } from './helpers/raw-client';
 import { tempDir } from './helpers/server';
+import { testTls } from './helpers/tls';
 
 interface SenderLog {
   acks: AckMessage[];
@@ -74,7 +75,7 @@ test('SIGTERM during traffic: SERVER_DRAINING after the last ack, exit 0 within 
   const port = await freePort();
   const dataDir = tempDir('hxim-drain');
   const child = await spawnServer(['--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir,
-    '--scrypt-log-n', '10', '--log-level', 'warn', '--stranger-policy', 'anyone']);
+    '--scrypt-log-n', '10', '--log-level', 'warn', '--stranger-policy', 'anyone'], 15_000, { tls: testTls() });
   try {
     const { logs, exit, tookMs } = await traffic(port, 4, () => kill(child, 'SIGTERM'));
     assert.equal(exit, 0);
@@ -111,7 +112,8 @@ test('SIGTERM in cluster mode deregisters from Redis and closes the RabbitMQ con
   const instanceId = `drain-${process.pid}`;
   const keys = new ClusterKeys(ns);
   const child = await spawnServer(['--host', '127.0.0.1', '--port', String(port), '--data-dir', tempDir('hxim-drain'),
-    '--scrypt-log-n', '10', '--log-level', 'warn', '--cluster', 'redis-rabbit', '--namespace', ns, '--instance-id', instanceId]);
+    '--scrypt-log-n', '10', '--log-level', 'warn', '--cluster', 'redis-rabbit', '--namespace', ns, '--instance-id', instanceId],
+    15_000, { tls: testTls() });
   const redis = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
   await redis.connect();
   const conn = await amqp.connect('amqp://guest:guest@127.0.0.1:5672');

@@ -11,6 +11,7 @@ import { freePort, kill, spawnServer } from './helpers/process';
 import { login, register, uname } from './helpers/modern';
 import { RawClient } from './helpers/raw-client';
 import { tempDir } from './helpers/server';
+import { testTls } from './helpers/tls';
 import { createLogger } from '../src/logger';
 
 const PASSWORD = 'Pa55-Secret-Zebra';
@@ -20,7 +21,7 @@ const BODY = 'body-text-Narwhal-7f3a';
 test('a trace-level server log holds no password, token or chat body', async () => {
   const port = await freePort();
   const child = await spawnServer(['--host', '127.0.0.1', '--port', String(port), '--data-dir', tempDir('hxim-logs'),
-    '--scrypt-log-n', '10', '--log-level', 'trace', '--stranger-policy', 'anyone'], 15_000, { stdout: true });
+    '--scrypt-log-n', '10', '--log-level', 'trace', '--stranger-policy', 'anyone'], 15_000, { stdout: true, tls: testTls() });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   try {

@@ -57,6 +57,8 @@ export function pageSize(limit: number, def: number, max: number): number {
 /** The friend features, over the store's friend and notice ports. */
 export class FriendService {
   private readonly cache = new RelationCache();
+  /** Store lookups under way, by "lo:hi", oriented from lo (see relation()). */
+  private readonly inflight = new Map<string, Promise<Relation>>();
   private readonly now: () => number;
 
   constructor(private readonly store: { friends: FriendStore; notices: NoticeStore; accounts: AccountStore },
@@ -143,16 +145,37 @@ export class FriendService {
     }
   }
 
-  /** How a relates to b, from the cache or the store. */
+  /**
+   * How a relates to b, from the cache or the store. Concurrent misses of one pair share one
+   * store lookup: besides saving queries, this keeps a sender's pipelined chats in order, since
+   * they all resume from the same lookup in the order they asked (separate queries on a pool
+   * could answer in any order, and the chats would get their seqs in that order).
+   */
   async relation(a: number, b: number): Promise<Relation> {
-    const now = this.now();
-    const hit = this.cache.get(a, b, now);
+    const hit = this.cache.get(a, b, this.now());
     if (hit) return hit;
+    const lo = Math.min(a, b), hi = Math.max(a, b);
+    const key = `${lo}:${hi}`;
+    let p = this.inflight.get(key);
+    if (!p) {
+      const mine = this.load(lo, hi);
+      const clear = (): void => {
+        if (this.inflight.get(key) === mine) this.inflight.delete(key);
+      };
+      mine.then(clear, clear);
+      this.inflight.set(key, (p = mine));
+    }
+    const rel = await p;
+    return a === lo ? rel : { friends: rel.friends, aBlockedB: rel.bBlockedA, bBlockedA: rel.aBlockedB };
+  }
+
+  /** One store lookup of (lo, hi), cached unless some pair changed meanwhile (the epoch). */
+  private async load(lo: number, hi: number): Promise<Relation> {
     const epoch = this.cache.epoch;
-    const rel = await this.store.friends.relation(a, b);
+    const rel = await this.store.friends.relation(lo, hi);
     const allowed = !rel.aBlockedB && !rel.bBlockedA && (rel.friends || this.opts.strangerPolicy === 'anyone');
     const ttl = allowed ? this.opts.relationTtlMs ?? DEFAULT_RELATION_TTL_MS : this.opts.refusedTtlMs ?? DEFAULT_REFUSED_TTL_MS;
-    this.cache.set(a, b, rel, ttl, this.now(), epoch);
+    this.cache.set(lo, hi, rel, ttl, this.now(), epoch);
     return rel;
   }
 
@@ -167,12 +190,16 @@ export class FriendService {
     return this.store.notices.ack(me, noticeId);
   }
 
-  /** Runs a change and invalidates the pair, also when it failed (it may have committed). */
+  /**
+   * Runs a change and invalidates the pair, also when it failed (it may have committed). A
+   * lookup under way is dropped too, so later callers query again instead of joining it.
+   */
   private async change(me: number, other: number, op: () => Promise<FriendChange>): Promise<FriendChange> {
     try {
       return await op();
     } finally {
       this.cache.invalidate(me, other);
+      this.inflight.delete(`${Math.min(me, other)}:${Math.max(me, other)}`);
     }
   }
 }

@@ -58,16 +58,24 @@ async function handleChat(ctx: ServerContext, conn: Connection, msg: ChatMessage
   validate(ctx, conn, msg);
   conn.beginWork();
   try {
-    if (!(await ctx.users.exists(msg.receiveId))) {
-      throw new RequestError('UNKNOWN_USER', `user ${msg.receiveId} does not exist`);
-    }
-    // Stranger policy and blocks (issue 4): NOT_FRIENDS / BLOCKED, from a per-instance cache.
-    await ctx.friends.checkChat(conn.userId, msg.receiveId);
-    const convId = privateConvId(conn.userId, msg.receiveId);
-    const r = await ctx.chats.append({
-      senderId: conn.userId, clientMsgId: clientKey(conn, msg), convId, memberIds: [conn.userId, msg.receiveId],
-      recipientId: msg.receiveId, groupId: 0, msgType: msg.msgType, body: msg.msgBody, clientTime: msg.timeStamp,
+    // The checks may await the store (a cache miss), and one miss must not let a later chat of
+    // this connection overtake an earlier one: checks run in arrival order per connection, and
+    // the append is submitted in that order (without waiting for it, so batching still works).
+    const { stored } = await inOrder(conn, async () => {
+      if (!(await ctx.users.exists(msg.receiveId))) {
+        throw new RequestError('UNKNOWN_USER', `user ${msg.receiveId} does not exist`);
+      }
+      // Stranger policy and blocks (issue 4): NOT_FRIENDS / BLOCKED, from a per-instance cache.
+      await ctx.friends.checkChat(conn.userId, msg.receiveId);
+      const convId = privateConvId(conn.userId, msg.receiveId);
+      return {
+        stored: ctx.chats.append({
+          senderId: conn.userId, clientMsgId: clientKey(conn, msg), convId, memberIds: [conn.userId, msg.receiveId],
+          recipientId: msg.receiveId, groupId: 0, msgType: msg.msgType, body: msg.msgBody, clientTime: msg.timeStamp,
+        }),
+      };
     });
+    const r = await stored;
     ackSender(ctx, conn, msg, r);
     // A duplicate is pushed again: the first attempt may have timed out after committing
     // (STORE_TIMEOUT) and never been pushed. Recipients drop it by (convId, seq).
@@ -78,6 +86,16 @@ async function handleChat(ctx: ServerContext, conn: Connection, msg: ChatMessage
   } finally {
     conn.endWork();
   }
+}
+
+const chains = new WeakMap<Connection, Promise<unknown>>();
+
+/** Runs `fn` after every earlier `inOrder` call of the same connection has settled. */
+function inOrder<T>(conn: Connection, fn: () => Promise<T>): Promise<T> {
+  const prev = chains.get(conn);
+  const next = prev ? prev.then(fn, fn) : fn();
+  chains.set(conn, next.catch(() => undefined));
+  return next;
 }
 
 /** Chat handler. */

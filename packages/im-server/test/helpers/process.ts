@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import { TEST_TLS } from './tls';
 
 /** Path of the compiled server CLI. */
 export const SERVER_CLI = path.resolve(__dirname, '..', '..', 'src', 'cli.js');
@@ -26,11 +27,21 @@ export interface SpawnOptions {
   stdout?: boolean;
   /** Extra environment variables (e.g. HXIM_* options). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Serve TLS with the test certificate (helpers/tls.ts). Pass `testTls()` to follow
+   * HXIM_TEST_TLS like RawClient does; the default is plain TCP, for tests whose clients do not
+   * follow it.
+   */
+  tls?: boolean;
 }
 
+/** A spawned server; `startupLog` is what it wrote to stderr up to "listening on". */
+export type SpawnedServer = ChildProcess & { startupLog: string };
+
 /** Starts `im-server start` with the given flags; resolves once it listens. */
-export async function spawnServer(flags: string[], timeoutMs = 15_000, opts: SpawnOptions = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [SERVER_CLI, 'start', ...flags], {
+export async function spawnServer(flags: string[], timeoutMs = 15_000, opts: SpawnOptions = {}): Promise<SpawnedServer> {
+  const tlsFlags = opts.tls && !flags.includes('--tls-cert') ? ['--tls-cert', TEST_TLS.cert, '--tls-key', TEST_TLS.key] : [];
+  const child = spawn(process.execPath, [SERVER_CLI, 'start', ...flags, ...tlsFlags], {
     stdio: ['ignore', opts.stdout ? 'pipe' : 'ignore', 'pipe'],
     // Strangers may chat unless a test says otherwise (a --stranger-policy flag wins over this):
     // most tests are not about friendship; the production default is "friends".
@@ -46,7 +57,7 @@ export async function spawnServer(flags: string[], timeoutMs = 15_000, opts: Spa
     child.once('exit', (code) => { clearTimeout(t); reject(new Error(`server exited with ${code}: ${err}`)); });
   });
   child.removeAllListeners('exit');
-  return child;
+  return Object.assign(child, { startupLog: err });
 }
 
 /** Kills a child with a signal and waits for it to exit. */

@@ -1,8 +1,9 @@
 /**
  * TLS for the test helpers. With HXIM_TEST_TLS=1 in the environment, startTestServer() serves
  * TLS with the throwaway test certificate of packages/im-client/test/fixtures (CN localhost,
- * SAN 127.0.0.1), and RawClient.connect() connects with TLS, trusting that test CA. Any test
- * file using the helpers therefore runs over TLS unchanged:
+ * SAN 127.0.0.1), and RawClient.connect() connects with TLS, trusting that test CA. A test file
+ * using those helpers therefore runs over TLS unchanged; a spawned server follows with
+ * spawnServer(flags, ms, { tls: testTls() }), an ImClient with `tls: testClientTls()`:
  *
  *   HXIM_TEST_TLS=1 node --test packages/im-server/dist/test/reliability.test.js
  */
@@ -30,4 +31,9 @@ let caPem: Buffer | undefined;
 export function testCa(): Buffer {
   caPem ??= fs.readFileSync(TEST_TLS.ca);
   return caPem;
+}
+
+/** TLS options for ImClient / register() in tests: trust the test CA when HXIM_TEST_TLS=1. */
+export function testClientTls(): { ca: Buffer } | undefined {
+  return testTls() ? { ca: testCa() } : undefined;
 }

@@ -16,7 +16,7 @@
  * Each fault is undone in a `finally`, and every step has a bound.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it, type TestContext } from 'node:test';
+import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
 import type { ServerAddress } from '@hxim/im-client';
 import { RedisPresence, silentLogger } from '../../../src/cluster';
 import {
@@ -40,6 +40,8 @@ before(async () => {
   await cluster.prepare();
   presence = await RedisPresence.connect({ url: REDIS_URL, prefix: cluster.namespace, logger: silentLogger });
 });
+// Each test starts its own instances and users; nothing of one test runs into the next.
+afterEach(() => cluster.stopAll());
 after(async () => {
   await presence?.close();
   await cluster.cleanup();
@@ -92,7 +94,7 @@ async function locationHash(userId: number): Promise<Record<string, string>> {
 }
 
 describe('faults during cross-instance traffic (restarts the shared Redis and RabbitMQ)', { concurrency: 1 }, () => {
-  it('kill -9 of an instance: locations expire within the TTL, its clients fail over and catch up', { timeout: 100_000 }, async (t) => {
+  it('kill -9 of an instance: locations expire within the TTL, its clients fail over and catch up', { timeout: 100_000 }, cluster.keepLogsOnFailure(async (t) => {
     const procs = await threeInstances('k');
     const victim = procs[2]!;
     const ledger = new Ledger();
@@ -133,9 +135,9 @@ describe('faults during cross-instance traffic (restarts the shared Redis and Ra
     for (const inst of relogins.values()) assert.notEqual(inst, victim.id);
     await sleep(2000);
     await finish(t, ledger, traffic);
-  });
+  }));
 
-  it('RabbitMQ stop_app/start_app: nothing lost or duplicated, delivery resumes within 10 s', { timeout: 100_000 }, async (t) => {
+  it('RabbitMQ stop_app/start_app: nothing lost or duplicated, delivery resumes within 10 s', { timeout: 100_000 }, cluster.keepLogsOnFailure(async (t) => {
     const procs = await threeInstances('r');
     const ledger = new Ledger();
     const { traffic } = await crossTraffic(ledger, procs, 'rmq');
@@ -166,9 +168,9 @@ describe('faults during cross-instance traffic (restarts the shared Redis and Ra
     }
     t.diagnostic(`latest arrival after max(sent, broker back): ${worst} ms`);
     assert.deepEqual(late.slice(0, 5), [], `${late.length} messages arrived more than ${RESUME_MS} ms late`);
-  });
+  }));
 
-  it('Redis restart (all keys lost): nothing lost, locations rebuilt within 5 s', { timeout: 100_000 }, async (t) => {
+  it('Redis restart (all keys lost): nothing lost, locations rebuilt within 5 s', { timeout: 100_000 }, cluster.keepLogsOnFailure(async (t) => {
     const procs = await threeInstances('d');
     const ledger = new Ledger();
     const { users, traffic } = await crossTraffic(ledger, procs, 'rds');
@@ -199,5 +201,5 @@ describe('faults during cross-instance traffic (restarts the shared Redis and Ra
     }
     await sleep(3000);
     await finish(t, ledger, traffic);
-  });
+  }));
 });

@@ -111,6 +111,8 @@ export class TestCluster {
   readonly logDir: string;
   /** Health changes of the in-process instances' backends: an outage some other file caused. */
   outages = 0;
+  /** Keep the spawned instances' logs after cleanup (set when a test fails). */
+  keepLogs = !!process.env.HXIM_TEST_KEEP_LOGS;
   private readonly down = new Set<string>();
 
   constructor(tag: string) {
@@ -192,6 +194,19 @@ export class TestCluster {
     return p;
   }
 
+  /** Wraps a test body: when it fails, the instances' logs are kept and the error says where. */
+  keepLogsOnFailure<A extends unknown[]>(body: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+    return async (...args: A) => {
+      try {
+        await body(...args);
+      } catch (err) {
+        this.keepLogs = true;
+        if (err instanceof Error && this.procs.length > 0) err.message += `\n(instance logs kept in ${this.logDir})`;
+        throw err;
+      }
+    };
+  }
+
   /** kill -9 of a spawned instance; resolves once it is gone. */
   async kill9(p: Spawned): Promise<void> {
     p.killed = true;
@@ -199,21 +214,31 @@ export class TestCluster {
   }
 
   /**
-   * Stops every instance and process, then drops the database and every key, queue and exchange.
-   * Throws (keeping the logs) if a spawned instance had crashed.
+   * Stops the traffic, closes the clients, stops every instance and process. Throws if a spawned
+   * instance had crashed (exited without {@link kill9}), with the end of its log.
    */
-  async cleanup(): Promise<void> {
+  async stopAll(): Promise<void> {
     for (const t of running) t.stop();
     for (const c of openClients) c.close();
     openClients.clear();
-    await Promise.allSettled(this.servers.map((s) => s.stop()));
-    const errors: unknown[] = [];
-    for (const p of this.procs) {
-      if (!p.killed && (p.child.exitCode !== null || p.child.signalCode !== null)) {
-        errors.push(new Error(`${p.id} exited by itself (code ${p.child.exitCode}, signal ${p.child.signalCode}):\n${p.tail(15)}`));
-      }
+    const servers = this.servers.splice(0);
+    const procs = this.procs.splice(0);
+    await Promise.allSettled(servers.map((s) => s.stop()));
+    const crashed = procs.filter((p) => !p.killed && (p.child.exitCode !== null || p.child.signalCode !== null));
+    await Promise.allSettled(procs.map((p) => kill(p.child, 'SIGKILL')));
+    if (crashed.length > 0) {
+      throw new Error(crashed.map((p) => `${p.id} exited by itself (code ${p.child.exitCode}, signal ` +
+        `${p.child.signalCode}); logs in ${this.logDir}:\n${p.tail(15)}`).join('\n'));
     }
-    await Promise.allSettled(this.procs.map((p) => kill(p.child, 'SIGKILL')));
+  }
+
+  /**
+   * {@link stopAll}, then drops the database and every key, queue and exchange of the namespace.
+   * Throws (keeping the logs) if anything failed.
+   */
+  async cleanup(): Promise<void> {
+    const errors: unknown[] = [];
+    await this.stopAll().catch((e: unknown) => errors.push(e));
     await retrying('dropping the test database', 20_000, async () => {
       const c = await mysql.createConnection({ uri: MYSQL_SERVER_URL, connectTimeout: 3000 });
       try {
@@ -229,7 +254,7 @@ export class TestCluster {
         errors.map((e) => describeError(e)).join('; '));
     }
     // HXIM_TEST_KEEP_LOGS=1 keeps the spawned instances' logs of a passing run too.
-    if (!process.env.HXIM_TEST_KEEP_LOGS) fs.rmSync(this.logDir, { recursive: true, force: true });
+    if (!this.keepLogs) fs.rmSync(this.logDir, { recursive: true, force: true });
   }
 }
 
