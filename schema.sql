@@ -175,3 +175,34 @@ CREATE TABLE IF NOT EXISTS user_notice (
   PRIMARY KEY (notice_id),
   KEY idx_notice_user (user_id, notice_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- im_group. New (issue 5; the seed had no groups). One row per group; its conversation is
+-- "g:<group_id>". member_count and max_members are checked and updated under this row's lock
+-- (SELECT ... FOR UPDATE), which every membership change takes first, so the size limit holds
+-- with any number of instances. A dismissed group keeps its row (and its history) with
+-- dismissed = 1 and no members.
+CREATE TABLE IF NOT EXISTS im_group (
+  group_id       BIGINT       NOT NULL AUTO_INCREMENT,
+  group_name     VARCHAR(64)  CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  owner_id       BIGINT       NOT NULL,
+  max_members    INT          NOT NULL DEFAULT 10000,
+  member_count   INT          NOT NULL DEFAULT 0,
+  dismissed      TINYINT      NOT NULL DEFAULT 0,
+  created_at     BIGINT       NOT NULL,
+  updated_at     BIGINT       NOT NULL,
+  PRIMARY KEY (group_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- group_member. New (issue 5): one row per member with its role (0 member, 1 admin, 2 owner).
+-- The read and delivered cursors are not here: they are the member's conversation_member row
+-- of "g:<group_id>", created and deleted together with this row, so unread, the conversation
+-- list and catch-up treat groups exactly like 1:1 conversations. (user_id, group_id) serves
+-- "my groups".
+CREATE TABLE IF NOT EXISTS group_member (
+  group_id       BIGINT       NOT NULL,
+  user_id        BIGINT       NOT NULL,
+  member_role    TINYINT      NOT NULL DEFAULT 0,
+  joined_at      BIGINT       NOT NULL,
+  PRIMARY KEY (group_id, user_id),
+  KEY idx_group_member_user (user_id, group_id)
+) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin;

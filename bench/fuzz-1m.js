@@ -5,10 +5,11 @@
  * Not part of CI (test/fuzz.test.ts is the bounded version). Build first: `npx tsc -b`.
  *
  *   node bench/fuzz-1m.js [--frames 1000000] [--rounds 2] [--fatal-share 0.05] [--offenders 48]
- *                         [--connectors 32] [--pair-rate 200] [--baseline-s 10]
+ *                         [--connectors 32] [--pair-rate 200] [--baseline-s 10] [--server-heap-mb 0]
+ *                         [--sqlite-sync NORMAL] [--rate 0]
  *
- * It starts the real server process (default limits, --auth open, embedded SQLite, admin port
- * on), then:
+ * It starts the real server process (default limits, --auth open, embedded SQLite with
+ * synchronous=NORMAL so disk fsync stalls do not blur the latency figures, admin port on), then:
  * 1. baseline: a well-behaved pair chats at --pair-rate msgs/s (open loop) for --baseline-s;
  *    latency = intended send time -> STORED ack, and -> delivery to the peer;
  * 2. fuzz: --frames malformed frames while the pair keeps chatting:
@@ -16,7 +17,8 @@
  *      are well formed but wrong (server-only types, chat to self, forged sender, oversized
  *      id or body, hostile strings in ids, a second login, register in open mode, bad sync
  *      pages); each must be answered by exactly one non-fatal error frame (closed loop,
- *      500 outstanding per connection, so the frame-rate limit paces them, as designed);
+ *      500 outstanding per connection, so the frame-rate limit paces them, as designed; with
+ *      --rate N they are also paced to N frames/s in all, to measure below saturation);
  *    - fatal-share of them each on a fresh connection (--connectors at a time, rotating
  *      source addresses 127.0.0.2-20): lengths -1/-2^31/2^31-1/max+1, unknown types,
  *      undecodable bodies, 64 KiB of nested groups, garbage behind a valid frame; each must
@@ -25,6 +27,7 @@
  *    partialFrameTimeoutMs (30 s) for the rest, which would only measure this bench's patience.
  *    The frames are sent in --rounds rounds (default 2); after each, 5 s to settle, then the
  *    server's RSS and V8 heap are read: a leak grows round over round, a warmed-up heap does not.
+ *    With --server-heap-mb N the server runs with --max-old-space-size=N: a leak then crashes it.
  * 3. read the server's connections and error counters, and stop it with SIGTERM (exit 0).
  * The pair, the long-lived offenders and the fatal connectors each run in their own process
  * (this script, forked with --role), so a busy driver never shows up as server latency; they
@@ -54,6 +57,12 @@ const CONNECTORS = arg('connectors', 32);
 const PAIR_RATE = arg('pair-rate', 200);
 const BASELINE_S = arg('baseline-s', 10);
 const ROUNDS = arg('rounds', 2);
+const HEAP_MB = arg('server-heap-mb', 0);
+/** Non-fatal malformed frames per second over all offenders; 0 = as fast as the server answers. */
+const RATE = arg('rate', 0);
+// NORMAL by default: the pair's latency should show what bad input costs, not the disk's fsync
+// stalls (on a shared box they dominate its p99). --sqlite-sync FULL measures with them.
+const SQLITE_SYNC = (() => { const i = process.argv.indexOf('--sqlite-sync'); return i > 0 ? process.argv[i + 1] : 'NORMAL'; })();
 const MAX_FRAME = 64 * 1024;
 const WINDOW = 500;
 const SOURCES = Array.from({ length: 19 }, (_, i) => `127.0.0.${i + 2}`);
@@ -89,7 +98,7 @@ function stats(xs) {
 /** A raw connection that decodes every frame it receives. */
 function connect(port, localAddress, onFrame) {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: '127.0.0.1', localAddress }, () => resolve(s));
+    const s = net.connect({ port, host: '127.0.0.1', localAddress, noDelay: true }, () => resolve(s));
     const dec = new FrameDecoder({ maxFrameBytes: 16 * 1024 * 1024 });
     s.on('data', (chunk) => dec.push(chunk, (f) => onFrame(f.typeCode, decodeBody(f.typeCode, f.body))));
     s.once('error', reject);
@@ -145,8 +154,11 @@ async function startServer() {
   const [port, admin] = [await freePort(), await freePort()];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hxim-fuzz1m-'));
   const nodeArgs = process.env.HXIM_FUZZ_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HXIM_FUZZ_PROF}`] : [];
+  // A capped old space turns a leak into a crash instead of a slow climb (0: Node's default).
+  if (HEAP_MB > 0) nodeArgs.push(`--max-old-space-size=${HEAP_MB}`);
   const child = spawn(process.execPath, [...nodeArgs, SERVER_CLI, 'start', '--host', '0.0.0.0', '--port', String(port), '--auth', 'open',
-    '--data-dir', dataDir, '--log-level', 'error', '--admin-port', String(admin)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    '--data-dir', dataDir, '--log-level', 'error', '--admin-port', String(admin), '--sqlite-sync', SQLITE_SYNC],
+    { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise((resolve, reject) => {
     child.stderr.on('data', (d) => { err += d; if (err.includes('listening on')) resolve(); });
@@ -224,8 +236,12 @@ async function offender(port, uid, quota, counters) {
   s.on('close', () => { closed = true; });
   s.write(encodeFrame(MessageType.ONLINE, { id: 'o', userId: uid, protocolVersion: 1 }));
   let sent = 0, k = uid;
+  const perSecond = RATE > 0 ? RATE / OFFENDERS : 0;
+  const start = performance.now();
   while (!closed && quota.left > 0) {
-    if (sent - answered < WINDOW) {
+    // Paced: never ahead of perSecond (batches of 100 frames).
+    if (perSecond > 0 && sent + 100 > ((performance.now() - start) / 1000) * perSecond) await sleep(5);
+    else if (sent - answered < WINDOW) {
       const n = Math.min(100, quota.left);
       quota.left -= n;
       const batch = [];
@@ -377,8 +393,12 @@ async function roleConnectors() {
   const total = arg('quota', 0);
   const counters = { fatal: 0, connectFailed: 0, rateLimited: 0, closeMs: [], slowClose: [], noFatalFrame: [] };
   let next = 0;
+  // Paced with --rate: fatal connections keep the same share of the frames per second.
+  const perSecond = RATE > 0 ? (RATE * FATAL_SHARE) / (1 - FATAL_SHARE) : 0;
+  const start = performance.now();
   await Promise.all(Array.from({ length: CONNECTORS }, async () => {
     while (next < total) {
+      if (perSecond > 0 && next >= ((performance.now() - start) / 1000) * perSecond) { await sleep(5); continue; }
       const n = next++;
       if (await fatalOne(port, n, counters)) counters.fatal++;
       else next--; // refused at accept (connection rate): not a malformed frame yet, retry

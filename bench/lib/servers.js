@@ -74,6 +74,8 @@ async function runLoadtest(scenario, args, { servers, pids, label }) {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'hxim-lt-'));
   const full = [scenario, '--servers', servers.join(','), '--no-progress', '--out', out, '--label', label, ...args];
   if (pids && pids.length) full.push('--server-pid', pids.join(','));
+  const services = servicePids();
+  if (services.length) full.push('--service-pid', services.join(','));
   const code = await new Promise((resolve) => {
     const child = spawn(process.execPath, [LOADTEST_CLI, ...full], { stdio: ['ignore', 'ignore', 'inherit'] });
     child.once('exit', (c) => resolve(c));
@@ -83,7 +85,8 @@ async function runLoadtest(scenario, args, { servers, pids, label }) {
   const result = JSON.parse(fs.readFileSync(file, 'utf8'));
   fs.rmSync(out, { recursive: true, force: true });
   const shownServers = servers.map((_, i) => `127.0.0.1:<port${servers.length > 1 ? i + 1 : ''}>`).join(',');
-  const shownPids = pids && pids.length ? ` --server-pid ${pids.map((_, i) => `<pid${pids.length > 1 ? i + 1 : ''}>`).join(',')}` : '';
+  const shownPids = (pids && pids.length ? ` --server-pid ${pids.map((_, i) => `<pid${pids.length > 1 ? i + 1 : ''}>`).join(',')}` : '') +
+    (services.length ? ' --service-pid <service pids>' : '');
   result.shown = `node packages/loadtest/dist/src/cli.js ${scenario} --servers ${shownServers} ${args.join(' ')}${shownPids}`;
   return result;
 }
@@ -127,6 +130,21 @@ async function waitQuiet() {
   return busy;
 }
 
+/** Process names of the backing services, whose CPU the results report apart. */
+const SERVICE_COMMS = ['mariadbd', 'redis-server', 'beam.smp'];
+
+/** Pids of the running backing services (MariaDB, Redis, RabbitMQ), from /proc/<pid>/comm. */
+function servicePids() {
+  const out = [];
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (SERVICE_COMMS.includes(fs.readFileSync(`/proc/${d}/comm`, 'utf8').trim())) out.push(Number(d));
+    } catch { /* gone meanwhile */ }
+  }
+  return out;
+}
+
 /** Drops and recreates the bench database, so every MySQL bench starts empty. */
 function freshMysqlDb() {
   execFileSync('mariadb', ['-h127.0.0.1', '-uroot', '-e', `DROP DATABASE IF EXISTS ${BENCH_DB}; CREATE DATABASE ${BENCH_DB}`], { stdio: 'inherit' });
@@ -137,4 +155,4 @@ function uniqueNamespace(tag) {
   return `hxbench_${tag}_${Date.now().toString(36)}`;
 }
 
-module.exports = { machineBusy, waitQuiet, setQuietWait, QUIET_CORES, ROOT, SERVER_CLI, LOADTEST_CLI, BENCH_DB, MYSQL_URL, freePort, startServer, runLoadtest, freshMysqlDb, uniqueNamespace };
+module.exports = { servicePids, machineBusy, waitQuiet, setQuietWait, QUIET_CORES, ROOT, SERVER_CLI, LOADTEST_CLI, BENCH_DB, MYSQL_URL, freePort, startServer, runLoadtest, freshMysqlDb, uniqueNamespace };

@@ -35,3 +35,9 @@ export {
   DEFAULT_HISTORY_PAGE, MAX_HISTORY_PAGE, PREVIEW_CHARS, LOGIN_UNREAD_CONVS,
   type ConvPage, type HistoryPage, type ReadResult,
 } from './conversations/service';
+export * from './groups/ports';
+export {
+  GroupService, DEFAULT_GROUP_MEMBER_TTL_MS, DEFAULT_GROUP_CACHE_GROUPS, DEFAULT_GROUP_MEMBER_PAGE, MAX_GROUP_MEMBER_PAGE,
+  type GroupServiceOptions, type MemberList,
+} from './groups/service';
+export { validateGroupName, APPLY_JOIN_GROUP } from './groups/ops';

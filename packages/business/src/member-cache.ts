@@ -5,10 +5,11 @@
  * "Targets"); with it, steady state costs one Set lookup per member.
  *
  * Soundness: a pair is added only after the transaction that inserted (or found) the row has
- * committed, and member rows are never deleted by the stores today. Any future code that deletes
- * member rows (leaving a group) must call forgetConv() on every instance's cache, or a re-joining
- * member would not get a row. Across instances a stale "present" entry is therefore impossible
- * while rows are only ever inserted.
+ * committed. Group member rows ("g:<id>") are owned by the group store (groups/ops.ts), which
+ * creates them on join and deletes them on leave/kick/dismiss; group sends pass only the sender
+ * as memberIds, so a stale "present" entry for a removed member is harmless (a re-join inserts
+ * the row itself). The one gap: a member kicked between the send's membership check and the
+ * append, whose pair is not cached, gets its own row back (INSERT OR IGNORE of the sender).
  */
 
 /** Default bound on cached (conversation, member) pairs: about 50 MB at worst. */

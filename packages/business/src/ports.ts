@@ -7,6 +7,7 @@
  */
 import type { FriendStore, NoticeStore } from './friends/ports';
 import type { ConversationStore } from './conversations/ports';
+import type { GroupStore } from './groups/ports';
 
 /** An account row. */
 export interface Account {
@@ -141,6 +142,8 @@ export interface Store {
   readonly notices: NoticeStore;
   /** Conversation lists, unread counts, read marks. */
   readonly convs: ConversationStore;
+  /** Groups, members and roles (issue 5). */
+  readonly groups: GroupStore;
   /** Resolves when the backend answers a trivial query; rejects with BackendError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

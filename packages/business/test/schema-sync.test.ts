@@ -63,9 +63,10 @@ describe('schema.sql and the SQLite schema', () => {
   const my = mysqlShape();
   const lite = sqliteShape();
 
-  it('splits schema.sql into its ten CREATE TABLE statements', () => {
+  it('splits schema.sql into its twelve CREATE TABLE statements', () => {
     assert.deepEqual([...my.tables.keys()].sort(), [
-      'chat_message', 'conversation', 'conversation_member', 'friend_apply', 'friend_pair', 'friendship', 'session_token',
+      'chat_message', 'conversation', 'conversation_member', 'friend_apply', 'friend_pair', 'friendship', 'group_member',
+      'im_group', 'session_token',
       'user_account', 'user_block', 'user_notice',
     ]);
   });

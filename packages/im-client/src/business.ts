@@ -6,8 +6,9 @@
  * NOT_A_MEMBER, BAD_SEQ, PAGE_TOO_LARGE, ...). Pushes arrive as the client's 'notification' event.
  */
 import {
-  FriendListKind, FriendOp, MessageType,
-  type ConvList, type FriendList, type FriendResponse, type HistoryResponse, type ReadResponse,
+  FriendListKind, FriendOp, GroupOp, MessageType,
+  type ConvList, type FriendList, type FriendResponse, type GroupMembers, type GroupReadResponse, type GroupRequest,
+  type GroupResponse, type HistoryResponse, type ReadResponse,
 } from '@hxim/im-common';
 import type { ImClient } from './client';
 
@@ -85,6 +86,28 @@ export class BusinessApi {
     return this.client.request<typeof MessageType.READ_REQUEST, ReadResponse>(MessageType.READ_REQUEST, { convId, seq });
   }
 
+  /** Creates a group with you as the owner and `members` (user ids) in it. */
+  createGroup(name: string, members: readonly number[] = [], maxMembers = 0): Promise<GroupResponse> {
+    return this.groupOp({ op: GroupOp.CREATE, name, members: ids(members), maxMembers });
+  }
+
+  /** Any group operation (docs/protocol.md §10.1): INVITE, KICK (members), LEAVE, RENAME (name), ... */
+  groupOp(req: Partial<GroupRequest> & { op: number }): Promise<GroupResponse> {
+    return this.client.request<typeof MessageType.GROUP_REQUEST, GroupResponse>(MessageType.GROUP_REQUEST, req);
+  }
+
+  /** One page of a group's members, by user id (`after` = the previous page's `next`). */
+  groupMembers(groupId: number, after = 0, limit = 0): Promise<GroupMembers> {
+    return this.client.request<typeof MessageType.GROUP_MEMBERS_REQUEST, GroupMembers>(MessageType.GROUP_MEMBERS_REQUEST,
+      { groupId, after, limit });
+  }
+
+  /** Group read receipt: how many members (and which) have read up to `seq`. */
+  groupReaders(groupId: number, seq: number, limit = 0): Promise<GroupReadResponse> {
+    return this.client.request<typeof MessageType.GROUP_READ_REQUEST, GroupReadResponse>(MessageType.GROUP_READ_REQUEST,
+      { groupId, seq, limit });
+  }
+
   private friendOp(op: number, user: UserArg, message = ''): Promise<FriendResponse> {
     return this.client.request<typeof MessageType.FRIEND_REQUEST, FriendResponse>(MessageType.FRIEND_REQUEST,
       { op, ...userRef(user), message });
@@ -93,4 +116,9 @@ export class BusinessApi {
   private list(kind: number, after: number, limit: number): Promise<FriendList> {
     return this.client.request<typeof MessageType.FRIEND_LIST_REQUEST, FriendList>(MessageType.FRIEND_LIST_REQUEST, { kind, after, limit });
   }
+}
+
+/** User ids as GroupMember entries (only userId is read by the server). */
+export function ids(userIds: readonly number[]): Array<{ userId: number; userName: string; role: number; joinedAt: number; readSeq: number }> {
+  return userIds.map((userId) => ({ userId, userName: '', role: 0, joinedAt: 0, readSeq: 0 }));
 }

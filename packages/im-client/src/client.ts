@@ -145,6 +145,23 @@ export class ImClient extends EventEmitter<ImClientEvents> {
   }
 
   /**
+   * Sends a chat to group `groupId` (issue 5): stored once, pushed to every member. Same
+   * guarantees and errors as {@link send}, plus NOT_A_MEMBER.
+   */
+  sendToGroup(groupId: number, body: string | Uint8Array, opts: SendOptions = {}): Promise<SendAck> {
+    if (this.current === 'closed' && !this.connecting) {
+      return Promise.reject(new ClientError('CLOSED', 'the client is closed; call connect() first'));
+    }
+    if (!Number.isSafeInteger(groupId) || groupId <= 0) {
+      return Promise.reject(new ClientError('BAD_ARGUMENT', `sendToGroup(groupId): ${String(groupId)} is not a group id (a positive integer)`));
+    }
+    const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+    const promise = this.outbox.add(opts.clientMsgId ?? randomId(), 0, bytes, Date.now(), groupId);
+    this.pump();
+    return promise;
+  }
+
+  /**
    * Fetches conversation `convId` after `afterSeq` (all pages). New messages are also emitted as
    * 'message' (in order, deduplicated); the result holds everything fetched.
    */
@@ -468,7 +485,7 @@ export class ImClient extends EventEmitter<ImClientEvents> {
     const conn = this.conn;
     if (!conn || this.phase !== 'online') return;
     for (const p of this.outbox.takeWritable()) {
-      conn.write(MessageType.CHAT, { id: p.clientMsgId, receiveId: p.receiveId, msgBody: p.body, timeStamp: p.timeStamp });
+      conn.write(MessageType.CHAT, { id: p.clientMsgId, receiveId: p.receiveId, groupId: p.groupId, msgBody: p.body, timeStamp: p.timeStamp });
     }
   }
 

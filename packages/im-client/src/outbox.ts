@@ -26,6 +26,8 @@ export interface SendAck {
 export interface PendingSend {
   readonly clientMsgId: string;
   readonly receiveId: number;
+  /** Group sends (issue 5): the group id, with receiveId 0; 0 for 1:1. */
+  readonly groupId: number;
   readonly body: Uint8Array;
   readonly timeStamp: number;
   readonly promise: Promise<SendAck>;
@@ -74,14 +76,14 @@ export class Outbox {
   }
 
   /** Queues a send; an id that is already queued returns the existing promise. */
-  add(clientMsgId: string, receiveId: number, body: Uint8Array, timeStamp: number): Promise<SendAck> {
+  add(clientMsgId: string, receiveId: number, body: Uint8Array, timeStamp: number, groupId = 0): Promise<SendAck> {
     const existing = this.pending.get(clientMsgId);
     if (existing) return existing.promise;
     let resolve!: (ack: SendAck) => void;
     let reject!: (err: Error) => void;
     const promise = new Promise<SendAck>((res, rej) => { resolve = res; reject = rej; });
     const p: PendingSend = {
-      clientMsgId, receiveId, body, timeStamp, promise, written: false, writes: 0, resolve, reject, timer: null,
+      clientMsgId, receiveId, groupId, body, timeStamp, promise, written: false, writes: 0, resolve, reject, timer: null,
     };
     this.pending.set(clientMsgId, p);
     this.queue.push(p);

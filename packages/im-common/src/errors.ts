@@ -46,6 +46,10 @@ export const ErrorCodes = {
   APPLY_PENDING: 942,
   NO_APPLICATION: 943,
   BLOCKED: 944,
+  // groups (issue 5)
+  GROUP_FULL: 960,
+  NO_SUCH_GROUP: 961,
+  ALREADY_MEMBER: 962,
   // backends
   STORE_UNAVAILABLE: 950,
   STORE_TIMEOUT: 951,

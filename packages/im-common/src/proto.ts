@@ -42,6 +42,12 @@ export const MESSAGE_NAMES: Readonly<Record<MessageTypeCode, string>> = {
   [MessageType.READ_RESPONSE]: 'ReadResponse',
   [MessageType.NOTIFICATION]: 'Notification',
   [MessageType.NOTIFICATION_ACK]: 'NotificationAck',
+  [MessageType.GROUP_REQUEST]: 'GroupRequest',
+  [MessageType.GROUP_RESPONSE]: 'GroupResponse',
+  [MessageType.GROUP_MEMBERS_REQUEST]: 'GroupMembersRequest',
+  [MessageType.GROUP_MEMBERS]: 'GroupMembers',
+  [MessageType.GROUP_READ_REQUEST]: 'GroupReadRequest',
+  [MessageType.GROUP_READ_RESPONSE]: 'GroupReadResponse',
 };
 
 /** Where the .proto files live: $HXIM_PROTO_DIR, or the repository's /proto. */

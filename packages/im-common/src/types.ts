@@ -4,7 +4,7 @@
  * int64 fields are JS numbers: ids beyond Number.MAX_SAFE_INTEGER are refused by the server.
  */
 
-/** Frame type codes. 1-5 are the seed's and never change; 6+ are this protocol's; 20-31 business (issue 4). */
+/** Frame type codes. 1-5 are the seed's and never change; 6+ are this protocol's; 20-31 business (issue 4); 32-37 groups (issue 5). */
 export const MessageType = {
   BUSINESS: 1,
   CHAT: 2,
@@ -30,6 +30,13 @@ export const MessageType = {
   READ_RESPONSE: 29,
   NOTIFICATION: 30,
   NOTIFICATION_ACK: 31,
+  // Groups (issue 5, proto/Group.proto).
+  GROUP_REQUEST: 32,
+  GROUP_RESPONSE: 33,
+  GROUP_MEMBERS_REQUEST: 34,
+  GROUP_MEMBERS: 35,
+  GROUP_READ_REQUEST: 36,
+  GROUP_READ_RESPONSE: 37,
 } as const;
 
 /** A frame type code. */
@@ -164,6 +171,37 @@ export interface Notification {
 /** Type 31. */
 export interface NotificationAck { noticeId: number }
 
+/** GroupRequest.GroupOp */
+export const GroupOp = {
+  OP_NONE: 0, CREATE: 1, RENAME: 2, INVITE: 3, LEAVE: 4, KICK: 5, DISMISS: 6, SET_ROLE: 7, TRANSFER: 8, SET_MAX: 9,
+  APPLY: 10, APPROVE: 11, REJECT: 12,
+} as const;
+/** A group as its members see it. */
+export interface GroupInfo {
+  groupId: number; name: string; ownerId: number; memberCount: number; maxMembers: number; createdAt: number; myRole: number;
+}
+/** One group member (in requests only userId is read). */
+export interface GroupMember { userId: number; userName: string; role: number; joinedAt: number; readSeq: number }
+/** Type 32. */
+export interface GroupRequest {
+  requestId: string; op: number; groupId: number; name: string; members: GroupMember[]; userId: number; role: number;
+  maxMembers: number; message: string;
+}
+/** Type 33. */
+export interface GroupResponse {
+  requestId: string; op: number; group: GroupInfo | null; members: GroupMember[]; applyId: number; seq: number;
+}
+/** Type 34. */
+export interface GroupMembersRequest { requestId: string; groupId: number; after: number; limit: number }
+/** Type 35. */
+export interface GroupMembers { requestId: string; group: GroupInfo | null; members: GroupMember[]; hasMore: boolean; next: number }
+/** Type 36. */
+export interface GroupReadRequest { requestId: string; groupId: number; seq: number; limit: number }
+/** Type 37. */
+export interface GroupReadResponse {
+  requestId: string; groupId: number; seq: number; readCount: number; memberCount: number; readers: GroupMember[];
+}
+
 /** Maps each type code to its message shape. */
 export interface MessageByType {
   1: BusinessMessage; 2: ChatMessage; 3: HeartbeatMessage; 4: OnlineMessage; 5: AckMessage;
@@ -172,6 +210,8 @@ export interface MessageByType {
   20: FriendRequest; 21: FriendResponse; 22: FriendListRequest; 23: FriendList; 24: ConvListRequest;
   25: ConvList; 26: HistoryRequest; 27: HistoryResponse; 28: ReadRequest; 29: ReadResponse;
   30: Notification; 31: NotificationAck;
+  32: GroupRequest; 33: GroupResponse; 34: GroupMembersRequest; 35: GroupMembers; 36: GroupReadRequest;
+  37: GroupReadResponse;
 }
 
 /** A decoded frame: its type code and message. */

@@ -77,6 +77,24 @@ const SAMPLES: { [K in MessageTypeCode]: MessageByType[K] } = {
     totalUnread: 8, applyId: 7, message: 'hi', time: TS,
   },
   31: { noticeId: 2 ** 33 },
+  32: {
+    requestId: 'g1', op: 3, groupId: 2 ** 35, name: '群 team', members: [{ userId: 1002, userName: '', role: 0, joinedAt: 0, readSeq: 0 }],
+    userId: 1003, role: 1, maxMembers: 10000, message: 'hi',
+  },
+  33: {
+    requestId: 'g1', op: 1, group: { groupId: 7, name: 'team', ownerId: 1001, memberCount: 3, maxMembers: 10000, createdAt: TS, myRole: 2 },
+    members: [{ userId: 1002, userName: 'bob', role: 1, joinedAt: TS, readSeq: 4 }], applyId: 9, seq: 12,
+  },
+  34: { requestId: 'm', groupId: 7, after: 1001, limit: 100 },
+  35: {
+    requestId: 'm', group: { groupId: 7, name: 'team', ownerId: 1001, memberCount: 3, maxMembers: 10, createdAt: TS, myRole: 0 },
+    members: [{ userId: 1001, userName: 'alice', role: 2, joinedAt: TS, readSeq: 1 }], hasMore: true, next: 1001,
+  },
+  36: { requestId: 'r', groupId: 7, seq: 5, limit: 10 },
+  37: {
+    requestId: 'r', groupId: 7, seq: 5, readCount: 2, memberCount: 3,
+    readers: [{ userId: 1001, userName: 'alice', role: 2, joinedAt: TS, readSeq: 6 }],
+  },
 };
 
 /** protobufjs' view of a message, with defaults filled in and bytes as Buffers. */

@@ -106,8 +106,9 @@ export class Connection implements Backlogged {
   };
   /** Frames decoded from the current read. */
   private frames = 0;
-  /** Frames decoded but not yet handled (scheduler.ts); null when none. */
+  /** Frames decoded but not yet handled (scheduler.ts), from backlogHead on; null when none. */
   private backlog: RawFrame[] | null = null;
+  private backlogHead = 0;
   /** Live pushes that arrived during login, flushed after LoginAck so it comes first. */
   private held: Buffer[] | null = null;
 
@@ -163,7 +164,8 @@ export class Connection implements Backlogged {
    */
   replay(frames: RawFrame[]): void {
     if (frames.length === 0) return;
-    this.backlog = this.backlog === null ? frames : frames.concat(this.backlog);
+    this.backlog = this.backlog === null ? frames : frames.concat(this.backlog.slice(this.backlogHead));
+    this.backlogHead = 0;
     if ((this.pausedFor & Pause.BACKLOG) === 0) {
       this.pauseReading(Pause.BACKLOG);
       this.host.scheduler.enqueue(this);
@@ -174,14 +176,13 @@ export class Connection implements Backlogged {
   runBacklog(max: number): boolean {
     const backlog = this.backlog;
     if (backlog === null) return false;
-    const n = Math.min(max, backlog.length);
-    let i = 0;
-    for (; i < n && this.state !== 'closing' && this.state !== 'closed'; i++) this.host.onFrame(this, backlog[i]!);
-    if (i < backlog.length && this.state !== 'closing' && this.state !== 'closed') {
-      backlog.splice(0, i);
-      return true;
-    }
+    const end = Math.min(this.backlogHead + max, backlog.length);
+    let i = this.backlogHead;
+    for (; i < end && this.state !== 'closing' && this.state !== 'closed'; i++) this.host.onFrame(this, backlog[i]!);
+    this.backlogHead = i;
+    if (i < backlog.length && this.state !== 'closing' && this.state !== 'closed') return true;
     this.backlog = null;
+    this.backlogHead = 0;
     this.resumeReading(Pause.BACKLOG);
     return false;
   }

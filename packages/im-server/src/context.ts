@@ -2,7 +2,7 @@
  * What handlers get: the options, the backends and the shared services of one server instance.
  */
 import type { Logger } from 'pino';
-import type { ChatBatcher, ConversationService, CursorBatcher, FriendService, Store } from '@hxim/business';
+import type { ChatBatcher, ConversationService, CursorBatcher, FriendService, GroupService, Store } from '@hxim/business';
 import type { Presence } from './cluster/ports';
 import type { ServerOptions } from './config';
 import type { PasswordHasher } from './auth/password';
@@ -34,6 +34,8 @@ export interface ServerContext {
   readonly friends: FriendService;
   /** Conversation list, history, read marks, unread counts (issue 4). */
   readonly convs: ConversationService;
+  /** Groups and the per-instance member cache (issue 5). */
+  readonly groups: GroupService;
   /** Replays frames queued during a login (dispatcher.ts). */
   readonly drainInbox: (conn: import('./connection').Connection) => void;
 }

@@ -15,7 +15,7 @@
 /** Milliseconds of frame handling per event-loop phase (poll, then check). */
 export const TURN_BUDGET_MS = 2;
 /** Frames one connection handles per round-robin turn of the backlog run. */
-export const FRAMES_PER_ROUND = 16;
+export const FRAMES_PER_ROUND = 8;
 
 /** A connection with frames waiting. */
 export interface Backlogged {

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
 import type { Logger } from 'pino';
 import { ImError, type RawFrame } from '@hxim/im-common';
-import { ChatBatcher, ConversationService, CursorBatcher, FriendService, openStore, type Store } from '@hxim/business';
+import { ChatBatcher, ConversationService, CursorBatcher, FriendService, GroupService, openStore, type Store } from '@hxim/business';
 import type { Bus, Health, Presence } from './cluster/ports';
 import { createCluster, MemoryBusHub } from './cluster';
 import { parseOptions, type ServerOptions } from './config';
@@ -103,6 +103,7 @@ export class ImServer extends EventEmitter implements ConnectionHost, ListenerHo
         strangerPolicy: opts.auth === 'open' ? 'anyone' : opts.strangerPolicy, userExists: (id) => this.ctx.users.exists(id),
       }),
       convs: new ConversationService(store),
+      groups: new GroupService(store), // issue 5
       drainInbox: (conn) => this.dispatcher.drainInbox(conn),
     };
     this.dispatcher = new Dispatcher(this.ctx, HANDLERS);

@@ -5,7 +5,7 @@
  */
 
 /** Size of the by-type arrays: frame type codes are small integers (im-common MessageType). */
-export const TYPE_SLOTS = 32;
+export const TYPE_SLOTS = 64;
 
 /** Counters of one server instance. */
 export class Stats {

@@ -23,6 +23,17 @@ export class UserDirectory {
     return found.has(userId);
   }
 
+  /** The ids of `userIds` that are not valid users (one store query for the uncached ones). */
+  async unknown(userIds: readonly number[]): Promise<number[]> {
+    const bad = userIds.filter((u) => !Number.isSafeInteger(u) || u <= 0);
+    if (this.open) return bad;
+    const ask = [...new Set(userIds.filter((u) => Number.isSafeInteger(u) && u > 0 && !this.known.has(u)))];
+    if (ask.length === 0) return bad;
+    const found = await this.accounts.existingUsers(ask);
+    for (const u of found) this.remember(u);
+    return [...bad, ...ask.filter((u) => !found.has(u))];
+  }
+
   /** Records an id known to exist (after register or login). */
   remember(userId: number): void {
     if (this.known.size >= MAX_CACHED) this.known.clear();

@@ -23,6 +23,7 @@ export const COMMON_FLAGS: Flag[] = [
   ['--auth <mode>', 'auth', '"open" (user ids; server --auth open) or "password" (registers lt_<run>_<i>, logs in, re-logs in by token) (default open)'],
   ['--password <pw>', 'password', `password of the test users (default ${O.DEFAULT_PASSWORD})`],
   ['--server-pid <pids>', 'serverPids', 'server process id(s), comma-separated: samples their CPU (µs/msg) and RSS from /proc'],
+  ['--service-pid <pids>', 'servicePids', 'backing services\' pids (mariadbd, redis-server, beam.smp): their CPU is reported apart, not as "other processes"'],
   ['--out <dir>', 'outDir', 'write result.json and summary.md there (default: summary on stdout only)'],
   ['--tls', 'tls', 'connect with TLS (certificates are not verified: loopback only)'],
   ['--label <text>', 'label', 'name of the run in reports (default: the scenario)'],

@@ -8,7 +8,7 @@ export { isLoopback, parseSourceAddrs, sourceAddressFor, MAX_SOURCE_ADDRS } from
 export { HistoryRecorder, mergeReports, emptyReport, FAILING_COUNTS, MAX_EXAMPLES, type HistoryReport, type HistoryCounts, type Verdict } from './history';
 export { newHistogram, recordUs, encodeHistogram, decodeHistogram, mergeHistograms, summarize, type Histogram, type LatencySummary } from './hist';
 export { readStamp, writeStamp, makeBody, clientMsgId, msgNoOf, ChatTemplate, STAMP_BYTES, type Stamp } from './body';
-export { machineInfo, procCpuUs, procRssKiB, sampleProcs, cpuBetween, type MachineInfo, type CpuWindow, type ProcSample } from './proc';
+export { machineInfo, machineCpuUs, procCpuUs, procRssKiB, sampleProcs, cpuBetween, type MachineInfo, type CpuWindow, type ProcSample } from './proc';
 export { formatProgress, type ProgressView } from './progress';
 export { toMarkdown, writeOutputs, buildResult, EXIT_FAILED, EXIT_USAGE, type RunResult } from './report';
 export { runLoad, ScenarioUnavailable } from './run';

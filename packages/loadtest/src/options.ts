@@ -81,6 +81,11 @@ export interface LoadOptions {
   password: string;
   /** Server processes to sample (/proc CPU and RSS). Default none. */
   serverPids: number[];
+  /**
+   * Backing services' processes (mariadbd, redis-server, RabbitMQ's beam.smp), sampled apart from
+   * the server so their CPU is not counted as "other processes". Default none.
+   */
+  servicePids: number[];
   /** Directory for result.json and summary.md; "" prints JSON on stdout only. Default "". */
   outDir: string;
   /** Connect with TLS (certificates not verified: loopback only). Default false. */
@@ -203,7 +208,8 @@ export function parseOptions(input: Input): LoadOptions {
     sourceAddrs: addrs(input),
     auth: oneOf(input, 'auth', 'auth', ['open', 'password'] as const, 'open'),
     password: str(input, 'password', DEFAULT_PASSWORD),
-    serverPids: pids(input),
+    serverPids: pids(input, 'serverPids', 'server-pid'),
+    servicePids: pids(input, 'servicePids', 'service-pid'),
     outDir: str(input, 'outDir', ''),
     tls: bool(input, 'tls', false),
     runId,
@@ -286,13 +292,13 @@ function addrs(input: Input): string[] {
   }
 }
 
-function pids(input: Input): number[] {
-  const v = raw(input, 'serverPids');
+function pids(input: Input, key: keyof LoadOptions, flag: string): number[] {
+  const v = raw(input, key);
   if (v === undefined) return [];
   const parts = Array.isArray(v) ? v.map(String) : String(v).split(',');
   return parts.map((p) => p.trim()).filter((p) => p.length > 0).map((p) => {
     const n = Number(p);
-    if (!Number.isInteger(n) || n <= 0) throw new OptionError('server-pid', `"${p}" is not a process id`);
+    if (!Number.isInteger(n) || n <= 0) throw new OptionError(flag, `"${p}" is not a process id`);
     return n;
   });
 }

@@ -27,7 +27,8 @@ export class WorkerPool {
 
   /** Forks `count` workers and initialises them with `opts`. */
   static async start(opts: LoadOptions, count: number, workerScript = path.join(__dirname, 'worker.js')): Promise<WorkerPool> {
-    const children = Array.from({ length: count }, () => fork(workerScript, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    // execArgv: [] so a parent run under --cpu-prof or the test runner does not pass that on.
+    const children = Array.from({ length: count }, () => fork(workerScript, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] }));
     const pool = new WorkerPool(children);
     await Promise.all(children.map((child, w) => pool.init(child, w, opts, count)));
     return pool;

@@ -31,14 +31,14 @@ export function procRssKiB(pid: number): number {
   }
 }
 
-/** Busy CPU µs of the whole machine (all cores: everything but idle and iowait) from /proc/stat. */
-export function machineBusyUs(): number {
+/** Busy and I/O-wait CPU µs of the whole machine (all cores) from /proc/stat. */
+export function machineCpuUs(): { busyUs: number; iowaitUs: number } {
   try {
     const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     const total = f.reduce((a, b) => a + b, 0);
-    return ((total - f[3]! - (f[4] ?? 0)) * 1e6) / CLK_TCK;
+    return { busyUs: ((total - f[3]! - (f[4] ?? 0)) * 1e6) / CLK_TCK, iowaitUs: ((f[4] ?? 0) * 1e6) / CLK_TCK };
   } catch {
-    return NaN;
+    return { busyUs: NaN, iowaitUs: NaN };
   }
 }
 
@@ -46,8 +46,10 @@ export function machineBusyUs(): number {
 export interface ProcSample {
   /** Monotonic µs. */
   atUs: number;
-  /** {@link machineBusyUs} at the same moment. */
+  /** The machine's busy CPU µs ({@link machineCpuUs}) at the same moment. */
   machineBusyUs: number;
+  /** The machine's I/O-wait µs: cores idle while waiting for the disk (another process's fsyncs show here). */
+  machineIowaitUs: number;
   /** CPU µs per pid, in the order given. */
   cpuUs: number[];
   /** RSS KiB per pid. */
@@ -56,7 +58,8 @@ export interface ProcSample {
 
 /** Samples every pid now. */
 export function sampleProcs(pids: readonly number[]): ProcSample {
-  return { atUs: nowUs(), machineBusyUs: machineBusyUs(), cpuUs: pids.map(procCpuUs), rssKiB: pids.map(procRssKiB) };
+  const m = machineCpuUs();
+  return { atUs: nowUs(), machineBusyUs: m.busyUs, machineIowaitUs: m.iowaitUs, cpuUs: pids.map(procCpuUs), rssKiB: pids.map(procRssKiB) };
 }
 
 /** Server CPU over a window: per pid and in total, as cores busy and µs per message. */
@@ -71,6 +74,8 @@ export interface CpuWindow {
   cpuUsPerMsg: number | null;
   /** Cores busy on the whole machine in the window (everything: other processes too). */
   machineCores: number;
+  /** Cores in I/O wait on the whole machine in the window. */
+  iowaitCores: number;
 }
 
 /** The CPU used between two samples of the same pids. */
@@ -85,6 +90,7 @@ export function cpuBetween(a: ProcSample, b: ProcSample, messages: number): CpuW
     cores: seconds > 0 ? round(cpuUs / 1e6 / seconds, 3) : 0,
     cpuUsPerMsg: messages > 0 && Number.isFinite(cpuUs) ? round(cpuUs / messages, 2) : null,
     machineCores: seconds > 0 ? round((b.machineBusyUs - a.machineBusyUs) / 1e6 / seconds, 2) : 0,
+    iowaitCores: seconds > 0 ? round((b.machineIowaitUs - a.machineIowaitUs) / 1e6 / seconds, 2) : 0,
   };
 }
 

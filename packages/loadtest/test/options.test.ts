@@ -49,8 +49,10 @@ describe('parseOptions', () => {
   });
 
   it('parses server pids and steps lists', () => {
-    const o = parseOptions({ scenario: 'idle', serverPids: '12, 34', steps: '100,200', connections: '300' });
+    const o = parseOptions({ scenario: 'idle', serverPids: '12, 34', servicePids: '7', steps: '100,200', connections: '300' });
     assert.deepEqual(o.serverPids, [12, 34]);
+    assert.deepEqual(o.servicePids, [7]);
+    assert.throws(() => parseOptions({ scenario: 'idle', servicePids: 'x' }), /--service-pid/);
     assert.deepEqual(o.steps, [100, 200]);
   });
 });

@@ -9,6 +9,7 @@ import { MysqlAccountStore } from './accounts';
 import { MysqlChatStore } from './chats';
 import { MysqlConversationStore } from './conversations';
 import { MysqlFriendStore, MysqlNoticeStore } from './friends';
+import { MysqlGroupStore } from './groups';
 import { MysqlDb } from './db';
 import { parseMysqlOptions, type MysqlStoreOptions, type ParsedMysqlOptions } from './options';
 import { prepareDatabase } from './schema';
@@ -27,6 +28,8 @@ export class MysqlStore implements Store {
   readonly notices: MysqlNoticeStore;
   /** Conversation lists, unread counts, read marks. */
   readonly convs: MysqlConversationStore;
+  /** Groups, members and roles. */
+  readonly groups: MysqlGroupStore;
   /** The database name (from the URL). */
   readonly database: string;
   private readonly db: MysqlDb;
@@ -42,6 +45,7 @@ export class MysqlStore implements Store {
     this.friends = new MysqlFriendStore(this.db);
     this.notices = new MysqlNoticeStore(this.db);
     this.convs = new MysqlConversationStore(this.db);
+    this.groups = new MysqlGroupStore(this.db);
   }
 
   /** Pool counters for metrics: calls, retries (deadlocks, races), timeouts, failures. */

@@ -134,4 +134,23 @@ CREATE TABLE IF NOT EXISTS user_notice (
   created_at     INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idx_notice_user ON user_notice (user_id, notice_id);
+CREATE TABLE IF NOT EXISTS im_group (
+  group_id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  group_name     TEXT    NOT NULL,
+  owner_id       INTEGER NOT NULL,
+  max_members    INTEGER NOT NULL DEFAULT 10000,
+  member_count   INTEGER NOT NULL DEFAULT 0,
+  dismissed      INTEGER NOT NULL DEFAULT 0,
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS group_member (
+  group_id       INTEGER NOT NULL,
+  user_id        INTEGER NOT NULL,
+  member_role    INTEGER NOT NULL DEFAULT 0,
+  joined_at      INTEGER NOT NULL,
+  PRIMARY KEY (group_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_group_member_user ON group_member (user_id, group_id);
 `;

@@ -25,6 +25,7 @@ import { SqliteAccountStore } from './accounts';
 import { SqliteChatStore } from './chats';
 import { SqliteConversationStore } from './conversations';
 import { SqliteFriendStore, SqliteNoticeStore } from './friends';
+import { SqliteGroupStore } from './groups';
 import { DEFAULT_DEDUP_MERGE_ROWS } from './dedup';
 import { settle, sqliteError } from './guard';
 import { SQLITE_SCHEMA } from './schema';
@@ -94,6 +95,8 @@ export class SqliteStore implements Store {
   readonly notices: SqliteNoticeStore;
   /** Conversation lists, unread counts, read marks. */
   readonly convs: SqliteConversationStore;
+  /** Groups, members and roles. */
+  readonly groups: SqliteGroupStore;
   /** Absolute path of the database file. */
   readonly file: string;
   private readonly db: Database.Database;
@@ -126,6 +129,7 @@ export class SqliteStore implements Store {
       this.friends = new SqliteFriendStore(this.db);
       this.notices = new SqliteNoticeStore(this.db);
       this.convs = new SqliteConversationStore(this.db);
+      this.groups = new SqliteGroupStore(this.db);
     } catch (err) {
       this.db.close();
       if ((err as { code?: unknown }).code === 'SQLITE_BUSY') {

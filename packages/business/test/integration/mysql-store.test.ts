@@ -63,8 +63,8 @@ describe('MysqlStore with several instances', () => {
     const [rows] = await c.query('SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ?', [DB]);
     await c.end();
     assert.deepEqual((rows as Array<{ t: string }>).map((r) => r.t).sort(),
-      ['chat_message', 'conversation', 'conversation_member', 'friend_apply', 'friend_pair', 'friendship', 'session_token',
-        'user_account', 'user_block', 'user_notice']);
+      ['chat_message', 'conversation', 'conversation_member', 'friend_apply', 'friend_pair', 'friendship', 'group_member',
+        'im_group', 'session_token', 'user_account', 'user_block', 'user_notice']);
   });
 
   it('gives gap-free unique seqs when two instances append to the same conversations', async () => {

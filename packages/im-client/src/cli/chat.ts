@@ -67,6 +67,7 @@ export async function runChat(cfg: ChatConfig, io: TerminalIO): Promise<number> 
 /** The state of one chat session; the {@link ChatContext} commands see. */
 class ChatSession implements ChatContext {
   target: number | null = null;
+  groupTarget: number | null = null;
   quitting = false;
   /** Resolves with the exit code once the session is over. */
   readonly finished: Promise<number>;
@@ -94,6 +95,13 @@ class ChatSession implements ChatContext {
 
   setTarget(userId: number | null): void {
     this.target = userId;
+    if (userId !== null) this.groupTarget = null;
+    this.updatePrompt();
+  }
+
+  setGroupTarget(groupId: number | null): void {
+    this.groupTarget = groupId;
+    if (groupId !== null) this.target = null;
     this.updatePrompt();
   }
 
@@ -101,7 +109,8 @@ class ChatSession implements ChatContext {
   updatePrompt(): void {
     if (this.quitting) return;
     const state = this.client.state === 'online' ? '' : `(${this.client.state}) `;
-    this.term.setPrompt(`${state}${this.target ? `to ${this.target}` : ''}> `);
+    const to = this.groupTarget ? `to #${this.groupTarget}` : this.target ? `to ${this.target}` : '';
+    this.term.setPrompt(`${state}${to}> `);
   }
 
   /** Handles lines one at a time, in order, even when a command awaits. */
@@ -116,6 +125,16 @@ class ChatSession implements ChatContext {
     const p = this.client.send(to, text).then(
       () => undefined,
       (err: Error) => { this.print(`! not delivered to ${to}: ${describe(err)}`); },
+    );
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  sendGroupText(groupId: number, text: string): void {
+    if (this.client.state !== 'online') this.print(`(not connected: the message to #${groupId} is queued and sent on reconnect)`);
+    const p = this.client.sendToGroup(groupId, text).then(
+      () => undefined,
+      (err: Error) => { this.print(`! not delivered to group #${groupId}: ${describe(err)}`); },
     );
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
@@ -161,6 +180,13 @@ class ChatSession implements ChatContext {
       const to = m ? parseUserId(m[1]) : null;
       if (!m || to === null) this.print('usage: @<userId> <text>');
       else this.sendText(to, m[2]!);
+    } else if (line.startsWith('#')) {
+      const m = /^#(\d{1,16})\s+(.+)$/s.exec(line);
+      const gid = m ? parseUserId(m[1]) : null;
+      if (!m || gid === null) this.print('usage: #<groupId> <text>');
+      else this.sendGroupText(gid, m[2]!);
+    } else if (this.groupTarget) {
+      this.sendGroupText(this.groupTarget, line);
     } else if (this.target) {
       this.sendText(this.target, line);
     } else {

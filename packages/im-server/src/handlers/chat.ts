@@ -7,7 +7,7 @@
  * Identity is the connection's user; a frame claiming another sender is refused.
  */
 import {
-  AckKind, ChatKind, MessageType, privateConvId, RequestError, type ChatMessage,
+  AckKind, ChatKind, groupConvId, MessageType, privateConvId, RequestError, type ChatMessage,
 } from '@hxim/im-common';
 import type { AppendResult } from '@hxim/business';
 import type { Connection } from '../connection';
@@ -33,7 +33,11 @@ function validate(ctx: ServerContext, conn: Connection, msg: ChatMessage): void 
   }
   if (!msg.id) throw new RequestError('BAD_REQUEST', 'ChatMessage.id (the client message id) is required');
   if (msg.id.length > MAX_CLIENT_ID) throw new RequestError('BAD_REQUEST', `ChatMessage.id is longer than ${MAX_CLIENT_ID} characters`);
-  if (!Number.isSafeInteger(msg.receiveId) || msg.receiveId <= 0) {
+  if (msg.groupId !== 0) {
+    // Group send (issue 5): groupId names the group, receiveId must be 0.
+    if (!Number.isSafeInteger(msg.groupId) || msg.groupId < 0) throw new RequestError('BAD_REQUEST', 'ChatMessage.groupId must be a group id');
+    if (msg.receiveId !== 0) throw new RequestError('BAD_REQUEST', 'a group chat (groupId > 0) must have receiveId 0');
+  } else if (!Number.isSafeInteger(msg.receiveId) || msg.receiveId <= 0) {
     throw new RequestError('BAD_REQUEST', 'ChatMessage.receiveId must be a positive user id');
   }
   if (msg.receiveId === conn.userId) throw new RequestError('BAD_REQUEST', 'cannot send a chat to yourself');
@@ -56,6 +60,7 @@ function ackSender(ctx: ServerContext, conn: Connection, msg: ChatMessage, r: Ap
 async function handleChat(ctx: ServerContext, conn: Connection, msg: ChatMessage): Promise<void> {
   ctx.stats.chatsIn++;
   validate(ctx, conn, msg);
+  if (msg.groupId > 0) return handleGroupChat(ctx, conn, msg);
   conn.beginWork();
   try {
     // The checks may await the store (a cache miss), and one miss must not let a later chat of
@@ -83,6 +88,35 @@ async function handleChat(ctx: ServerContext, conn: Connection, msg: ChatMessage
     else ctx.stats.chatsStored++;
     // The sender's other devices get it too; the sending connection has its ack.
     ctx.router.deliver(chatFrame(r), [msg.receiveId, conn.userId], conn.id, r.convId, r.seq);
+  } finally {
+    conn.endWork();
+  }
+}
+
+/**
+ * A group chat (docs/protocol.md §10.2): stored once with the group's seq (the member rows of
+ * "g:<id>" are the group store's, so only the sender is passed), acked, then fanned out: one
+ * encoded frame for every member, written locally and sent once per other instance by the
+ * router. The member list is read after the append, so a member removed meanwhile gets nothing.
+ */
+async function handleGroupChat(ctx: ServerContext, conn: Connection, msg: ChatMessage): Promise<void> {
+  conn.beginWork();
+  try {
+    const { stored } = await inOrder(conn, async () => {
+      await ctx.groups.checkSend(msg.groupId, conn.userId); // NOT_A_MEMBER (cached member list)
+      return {
+        stored: ctx.chats.append({
+          senderId: conn.userId, clientMsgId: clientKey(conn, msg), convId: groupConvId(msg.groupId), memberIds: [conn.userId],
+          recipientId: 0, groupId: msg.groupId, msgType: msg.msgType, body: msg.msgBody, clientTime: msg.timeStamp,
+        }),
+      };
+    });
+    const r = await stored;
+    ackSender(ctx, conn, msg, r);
+    if (r.duplicate) ctx.stats.chatsDuplicate++;
+    else ctx.stats.chatsStored++;
+    const members = await ctx.groups.members(msg.groupId);
+    ctx.router.deliver(chatFrame(r), members.ids, conn.id, r.convId, r.seq);
   } finally {
     conn.endWork();
   }

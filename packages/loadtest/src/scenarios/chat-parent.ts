@@ -27,14 +27,18 @@ export async function runChatParent(ctx: ParentContext): Promise<ScenarioOutcome
   let s1: ProcSample | null = null;
   let d0: ProcSample | null = null;
   let d1: ProcSample | null = null;
+  let v0: ProcSample | null = null;
+  let v1: ProcSample | null = null;
   const sampler = (async () => {
     await sleepUntilUs(measureStart);
     s0 = sampleProcs(o.serverPids);
     d0 = sampleProcs(pool.pids);
+    v0 = sampleProcs(o.servicePids);
     progress.setPhase('measure', measureEnd);
     await sleepUntilUs(measureEnd);
     s1 = sampleProcs(o.serverPids);
     d1 = sampleProcs(pool.pids);
+    v1 = sampleProcs(o.servicePids);
     progress.setPhase('drain');
   })();
   const runs = await pool.call<{ drained: boolean }>('run', () => ({ startUs }));
@@ -43,11 +47,12 @@ export async function runChatParent(ctx: ParentContext): Promise<ScenarioOutcome
   await pool.call('catchup');
   progress.setPhase('check');
   const results = await pool.call<ChatWorkerResult>('result');
-  return outcome(ctx, results, runs.every((r) => r.drained), s0!, s1!, d0!, d1!);
+  return outcome(ctx, results, runs.every((r) => r.drained), [s0!, s1!], [d0!, d1!], [v0!, v1!]);
 }
 
-function outcome(ctx: ParentContext, rs: ChatWorkerResult[], drained: boolean, s0: ProcSample, s1: ProcSample,
-  d0: ProcSample, d1: ProcSample): ScenarioOutcome {
+type Pair = [ProcSample, ProcSample];
+
+function outcome(ctx: ParentContext, rs: ChatWorkerResult[], drained: boolean, [s0, s1]: Pair, [d0, d1]: Pair, [v0, v1]: Pair): ScenarioOutcome {
   const o = ctx.opts;
   const sum = (f: (r: ChatWorkerResult) => number): number => rs.reduce((a, r) => a + f(r), 0);
   const delivery = mergeHistograms(rs.map((r) => r.deliveryHist));
@@ -56,6 +61,7 @@ function outcome(ctx: ParentContext, rs: ChatWorkerResult[], drained: boolean, s
   const win = { sent: sum((r) => r.window.sent), acked: sum((r) => r.window.acked), delivered: sum((r) => r.window.delivered) };
   const cpu = cpuBetween(s0, s1, win.delivered);
   const driver = cpuBetween(d0, d1, win.delivered);
+  const services = o.servicePids.length ? cpuBetween(v0, v1, win.delivered) : null;
   const lag = Math.max(...rs.map((r) => r.pacerMaxLagMs));
   const notes: string[] = [];
   if (!drained) notes.push(`drain timeout (${o.drainS} s): acks or deliveries were still outstanding; the catch-up and the history check cover the rest`);
@@ -79,7 +85,10 @@ function outcome(ctx: ParentContext, rs: ChatWorkerResult[], drained: boolean, s
     'driver CPU-µs/msg': driver.cpuUsPerMsg,
     'driver CPU cores': driver.cores,
     'machine busy cores (everything)': cpu.machineCores,
-    'other processes cores': o.serverPids.length ? round(cpu.machineCores - cpu.cores - driver.cores, 2) : null,
+    'other processes cores': o.serverPids.length ? round(cpu.machineCores - cpu.cores - driver.cores - (services?.cores ?? 0), 2) : null,
+    'services CPU cores': services ? services.cores : null,
+    'services CPU-µs/msg': services ? services.cpuUsPerMsg : null,
+    'machine iowait cores': cpu.iowaitCores,
     'pacer max lag ms': o.mode === 'open' ? lag : null,
     'driver event-loop delay p99 / max ms': `${Math.max(...rs.map((r) => r.loopDelayP99Ms))} / ${Math.max(...rs.map((r) => r.loopDelayMaxMs))}`,
     'messages sent (all)': sum((r) => r.totals.sent),

@@ -39,9 +39,12 @@ export async function runIdleParent(ctx: ParentContext): Promise<ScenarioOutcome
   progress.setPhase('heartbeats only');
   const c0 = sampleProcs(o.serverPids);
   const d0 = sampleProcs(pool.pids);
+  const v0 = sampleProcs(o.servicePids);
   await sleep(o.durationS * 1000);
   const c1 = sampleProcs(o.serverPids);
   const d1 = sampleProcs(pool.pids);
+  const v1 = sampleProcs(o.servicePids);
+  const services = cpuBetween(v0, v1, 0);
   progress.setPhase('close');
   const rs = await pool.call<IdleWorkerResult>('result');
   const connected = rs.reduce((a, r) => a + r.connected, 0);
@@ -71,7 +74,8 @@ export async function runIdleParent(ctx: ParentContext): Promise<ScenarioOutcome
       'heartbeats/s': hb > 0 ? round((connected * 1000) / hb, 1) : null,
       'server CPU % of one core (heartbeats only)': has ? round(cpu.cores * 100, 2) : null,
       'driver CPU % of one core': round(cpuBetween(d0, d1, 0).cores * 100, 2),
-      'other processes cores': has ? round(cpu.machineCores - cpu.cores - cpuBetween(d0, d1, 0).cores, 2) : null,
+      'services CPU % of one core': o.servicePids.length ? round(services.cores * 100, 2) : null,
+      'other processes cores': has ? round(cpu.machineCores - cpu.cores - cpuBetween(d0, d1, 0).cores - services.cores, 2) : null,
       'connect seconds (last step)': round(last.connectSeconds, 2),
       'lost during hold': lost,
     },

@@ -5,13 +5,16 @@
  */
 import { conversationCommands } from './conversations';
 import { friendCommands } from './friends';
+import { groupCommands } from './groups';
 import { messagingCommands } from './messaging';
 import { CommandRegistry } from './registry';
 import { sessionCommands } from './session';
 import type { CommandGroup } from './types';
 
 /** Every command group, in /help order. */
-export const COMMAND_GROUPS: readonly CommandGroup[] = [messagingCommands, sessionCommands, friendCommands, conversationCommands];
+export const COMMAND_GROUPS: readonly CommandGroup[] = [
+  messagingCommands, sessionCommands, friendCommands, conversationCommands, groupCommands,
+];
 
 /** A registry holding {@link COMMAND_GROUPS}. */
 export function defaultRegistry(): CommandRegistry {

@@ -14,7 +14,8 @@ export const sessionCommands: CommandGroup = {
         const lines = [
           'Sending:',
           '  @<userId> <text>      send one message to that user',
-          '  <text>                send to the current /to user',
+          '  #<groupId> <text>     send one message to that group',
+          '  <text>                send to the current /to user or group',
         ];
         for (const g of ctx.registry.groups()) {
           lines.push(`${g.title}:`);

@@ -19,6 +19,12 @@ export interface ChatContext {
   setTarget(userId: number | null): void;
   /** Sends `text` to `to`; failures are printed. */
   sendText(to: number, text: string): void;
+  /** The group plain lines are sent to (issue 5), or null; exclusive with {@link target}. */
+  readonly groupTarget: number | null;
+  /** Sets (or clears) the group plain lines are sent to (clears the user target). */
+  setGroupTarget(groupId: number | null): void;
+  /** Sends `text` to group `groupId`; failures are printed. */
+  sendGroupText(groupId: number, text: string): void;
   /** Sends still waiting for the server's ack. */
   readonly pendingSends: number;
   /** Ends the session: waits briefly for pending sends, logs out, exits with `code`. */

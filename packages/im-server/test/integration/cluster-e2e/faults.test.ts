@@ -31,6 +31,8 @@ const TTL_MS = 3000;
 const RESUME_MS = 10_000;
 /** The bound on rebuilding locations after a Redis restart. */
 const REBUILD_MS = 5_000;
+/** Bound of each test. */
+const BOUNDED = { timeout: 100_000 };
 
 const cluster = new TestCluster('faults');
 let presence: RedisPresence;
@@ -94,7 +96,8 @@ async function locationHash(userId: number): Promise<Record<string, string>> {
 }
 
 describe('faults during cross-instance traffic (restarts the shared Redis and RabbitMQ)', { concurrency: 1 }, () => {
-  it('kill -9 of an instance: locations expire within the TTL, its clients fail over and catch up', { timeout: 100_000 }, cluster.keepLogsOnFailure(async (t) => {
+  it('kill -9 of an instance: locations expire within the TTL, its clients fail over and catch up', BOUNDED,
+    cluster.keepLogsOnFailure(async (t) => {
     const procs = await threeInstances('k');
     const victim = procs[2]!;
     const ledger = new Ledger();
@@ -108,8 +111,13 @@ describe('faults during cross-instance traffic (restarts the shared Redis and Ra
     const onVictim = users.filter((u) => u.client.server.port === victim.port);
     assert.equal(onVictim.length, 2);
     const relogins = new Map<number, string>();
+    let caughtUp = 0;
     for (const u of onVictim) {
-      u.client.on('login', (info) => { if (info.relogin) relogins.set(u.id, info.instanceId); });
+      u.client.on('login', (info) => {
+        if (!info.relogin) return;
+        relogins.set(u.id, info.instanceId);
+        caughtUp += info.caughtUp;
+      });
     }
     const victimUsers = [...onVictim, ...stranded].map((u) => u.id);
     const located = await presence.lookup(victimUsers);
@@ -133,11 +141,13 @@ describe('faults during cross-instance traffic (restarts the shared Redis and Ra
     // Its reconnecting clients are on other instances now, and the traffic goes on.
     await waitFor('the victim\'s clients to log in elsewhere', () => relogins.size === onVictim.length, 15_000);
     for (const inst of relogins.values()) assert.notEqual(inst, victim.id);
+    t.diagnostic(`the victim's clients re-logged in elsewhere and caught up ${caughtUp} messages`);
     await sleep(2000);
     await finish(t, ledger, traffic);
   }));
 
-  it('RabbitMQ stop_app/start_app: nothing lost or duplicated, delivery resumes within 10 s', { timeout: 100_000 }, cluster.keepLogsOnFailure(async (t) => {
+  it('RabbitMQ stop_app/start_app: nothing lost or duplicated, delivery resumes within 10 s', BOUNDED,
+    cluster.keepLogsOnFailure(async (t) => {
     const procs = await threeInstances('r');
     const ledger = new Ledger();
     const { traffic } = await crossTraffic(ledger, procs, 'rmq');
@@ -170,7 +180,8 @@ describe('faults during cross-instance traffic (restarts the shared Redis and Ra
     assert.deepEqual(late.slice(0, 5), [], `${late.length} messages arrived more than ${RESUME_MS} ms late`);
   }));
 
-  it('Redis restart (all keys lost): nothing lost, locations rebuilt within 5 s', { timeout: 100_000 }, cluster.keepLogsOnFailure(async (t) => {
+  it('Redis restart (all keys lost): nothing lost, locations rebuilt within 5 s', BOUNDED,
+    cluster.keepLogsOnFailure(async (t) => {
     const procs = await threeInstances('d');
     const ledger = new Ledger();
     const { users, traffic } = await crossTraffic(ledger, procs, 'rds');

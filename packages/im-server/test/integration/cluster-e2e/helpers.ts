@@ -70,8 +70,12 @@ export async function requireServices(graceMs = 30_000): Promise<void> {
   }
 }
 
-/** Retries `fn` until it resolves, for at most `ms`; rethrows the last error. */
-export async function retrying<T>(what: string, ms: number, fn: () => Promise<T>, stop: (err: unknown) => boolean = () => false): Promise<T> {
+/**
+ * Retries `fn` until it resolves, for at most `ms`; then throws an error naming `what`, with the
+ * last failure as its cause. A failure for which `stop` returns true is not retried.
+ */
+export async function retrying<T>(what: string, ms: number, fn: () => Promise<T>,
+  stop: (err: unknown) => boolean = () => false): Promise<T> {
   const deadline = Date.now() + ms;
   for (let attempt = 1; ; attempt++) {
     try {

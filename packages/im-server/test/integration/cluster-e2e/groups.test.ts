@@ -1,0 +1,98 @@
+/**
+ * Group fan-out on the real services (issue 5): three in-process instances with MySQL, Redis
+ * presence and RabbitMQ, 15 members spread over them (one with a second device on another
+ * instance). Every online member connection gets each group message exactly once, each instance
+ * receives ONE deliver envelope per message (never one per member), an offline member catches up
+ * in order at its next login, and a kicked member gets nothing more. Never skipped.
+ */
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { ChatKind, GroupOp, MessageType, type ChatMessage, type GroupResponse } from '@hxim/im-common';
+import type { ImServer } from '../../../src';
+import { createCluster, silentLogger, type Bus, type Envelope, type Health } from '../../../src/cluster';
+import { newUser, relogin, request, type User } from '../../helpers/business';
+import type { RawClient } from '../../helpers/raw-client';
+import { AMQP_URL, REDIS_URL, retrying, sleep, TestCluster } from './helpers';
+
+const cluster = new TestCluster('groups');
+const seen: Envelope[][] = [[], [], []];
+let srv: ImServer[] = [];
+
+/** A bus that records the envelopes it consumes, around the real RabbitBus. */
+class RecordingBus implements Bus {
+  constructor(private readonly inner: Bus, private readonly log: Envelope[]) {}
+  get health(): Health { return this.inner.health; }
+  onHealth(l: (h: Health) => void): () => void { return this.inner.onHealth(l); }
+  publish(target: string, env: Envelope): Promise<void> { return this.inner.publish(target, env); }
+  close(): Promise<void> { return this.inner.close(); }
+  start(id: string, handler: (env: Envelope) => Promise<void>): Promise<void> {
+    return this.inner.start(id, (env) => {
+      this.log.push(env);
+      return handler(env);
+    });
+  }
+}
+
+before(async () => {
+  await cluster.prepare();
+  srv = await Promise.all([0, 1, 2].map(async (i) => {
+    const c = await retrying('connecting to Redis and RabbitMQ', 40_000, () => createCluster({
+      mode: 'redis-rabbit', redisUrl: REDIS_URL, amqpUrl: AMQP_URL, prefix: cluster.namespace, logger: silentLogger,
+    }));
+    return cluster.startInstance(`g${i}`, {}, { presence: c.presence, bus: new RecordingBus(c.bus, seen[i]!) });
+  }));
+});
+after(() => cluster.cleanup());
+
+function groupOp(u: { c: RawClient }, op: number, fields: Record<string, unknown>): Promise<GroupResponse> {
+  return request(u.c, MessageType.GROUP_REQUEST, { op, ...fields }, MessageType.GROUP_RESPONSE, 10_000);
+}
+
+function groupChats(c: RawClient, groupId: number): ChatMessage[] {
+  return c.frames.filter((f) => f.type === MessageType.CHAT && (f.msg as ChatMessage).groupId === groupId).map((f) => f.msg as ChatMessage);
+}
+
+it('fan-out over RabbitMQ: exactly once per connection, one envelope per instance, offline catch-up, kick', async () => {
+  const users: User[] = [];
+  for (let i = 0; i < 15; i++) users.push(await newUser(srv[i % 3]!.port, `rg${i}`));
+  const owner = users[0]!;
+  const second = await relogin(srv[2]!.port, users[1]!, 2); // users[1] is on instance 1 too
+  const conns: Array<{ c: RawClient }> = [...users, second];
+  const members = users.slice(1).map((u) => ({ userId: u.id }));
+  const g = (await groupOp(owner, GroupOp.CREATE, { name: 'rabbit', members })).group!;
+  for (const u of conns) await u.c.next(MessageType.CHAT, (m) => m.groupId === g.groupId && m.msgType === ChatKind.SYSTEM, 10_000);
+
+  const offline = users[14]!;
+  offline.c.destroy();
+  await sleep(300); // its location is removed
+  for (const s of seen) s.length = 0;
+  const N = 10;
+  for (let i = 0; i < N; i++) owner.c.send(MessageType.CHAT, { id: `r${i}`, groupId: g.groupId, msgBody: Buffer.from(`r${i}`) });
+  for (let i = 0; i < N; i++) await owner.c.next(MessageType.ACK, (m) => m.clientMsgId === `r${i}`, 10_000);
+  const online = conns.filter((u) => u !== owner && u !== offline);
+  for (const u of online) {
+    for (let i = 0; i < N; i++) await u.c.next(MessageType.CHAT, (m) => m.id === `r${i}`, 10_000);
+  }
+  await sleep(300);
+  for (const u of online) assert.deepEqual(groupChats(u.c, g.groupId).map((m) => m.id), [], 'exactly once per connection');
+  // owner is on instance 0: instances 1 and 2 each got one envelope per message, carrying their users
+  const delivers = seen.map((s) => s.filter((e) => e.kind === 'deliver'));
+  assert.equal(delivers[0]!.length, 0, 'the sender\'s instance writes locally');
+  for (const i of [1, 2]) {
+    assert.equal(delivers[i]!.length, N, `instance ${i}: one envelope per message, not one per member`);
+    for (const e of delivers[i]!) if (e.kind === 'deliver') assert.ok(e.userIds.length >= 4);
+  }
+
+  const back = await relogin(srv[1]!.port, offline);
+  const got = back.ack.messages.filter((m) => m.groupId === g.groupId && m.msgType !== ChatKind.SYSTEM).map((m) => m.id);
+  assert.deepEqual(got, Array.from({ length: N }, (_, i) => `r${i}`), 'the offline member catches up in order');
+
+  const kicked = users[2]!; // on instance 2
+  await groupOp(owner, GroupOp.KICK, { groupId: g.groupId, members: [{ userId: kicked.id }] });
+  await kicked.c.next(MessageType.CHAT, (m) => m.msgType === ChatKind.SYSTEM && m.groupId === g.groupId, 10_000);
+  owner.c.send(MessageType.CHAT, { id: 'after-kick', groupId: g.groupId, msgBody: Buffer.from('x') });
+  await users[1]!.c.next(MessageType.CHAT, (m) => m.id === 'after-kick', 10_000);
+  await sleep(300);
+  assert.deepEqual(groupChats(kicked.c, g.groupId).filter((m) => m.msgType !== ChatKind.SYSTEM), [], 'a kicked member gets nothing more');
+  for (const u of [...conns, back]) u.c.destroy();
+});
