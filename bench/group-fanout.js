@@ -118,6 +118,7 @@ async function runSize(N) {
       conns.push(...await Promise.all(Array.from({ length: Math.min(500, N - i) },
         (_, k) => connect(servers[(i + k) % servers.length].port, base + i + k))));
     }
+    process.stderr.write(`  ${N} members connected to ${servers.length} instance(s)\n`);
     const owner = conns[0];
     const { decodeBody } = require('../packages/im-common/dist/src/index.js');
     let groupId = 0;
@@ -131,6 +132,7 @@ async function runSize(N) {
       const body = await Promise.race([resp, err.then((b) => { throw new Error(JSON.stringify(decodeBody(MessageType.ERROR, b))); })]);
       groupId = decodeBody(MessageType.GROUP_RESPONSE, body).group.groupId;
       await sys; // every member has the SYSTEM join message
+      process.stderr.write(`  group ${groupId}: ${Math.min(N, i + 1000)} members\n`);
     }
     const others = N - 1;
     const send = (id) => owner.socket.write(encodeFrame(MessageType.CHAT, { id, groupId, msgBody: BODY, timeStamp: Date.now() }));

@@ -8,7 +8,7 @@
  * gets it by seq on its next catch-up (DESIGN.md "The broker is a transport, not the store").
  */
 import type { Logger } from 'pino';
-import { decodeBody, ImError, MessageType, SEED_MAX_TYPE } from '@hxim/im-common';
+import { ChatKind, decodeBody, ImError, MessageType, SEED_MAX_TYPE } from '@hxim/im-common';
 import type { Bus, Envelope, Location, Presence } from './cluster/ports';
 import type { Connection } from './connection';
 import type { SessionTable } from './sessions';
@@ -28,6 +28,11 @@ export interface RouterDeps {
   onSeedDelivered: SeedDelivered;
   /** Counts publish failures, for metrics. */
   onPublishError?: (err: unknown) => void;
+  /**
+   * Called when a group's SYSTEM message (a membership change, issue 5) arrives from another
+   * instance, so this instance drops its cached member list at once instead of after the TTL.
+   */
+  onRemoteGroupChange?: (groupId: number) => void;
 }
 
 interface PendingDelivery {
@@ -111,6 +116,10 @@ export class Router {
   /** Handles an envelope from another instance. Resolves after the local writes. */
   async handleEnvelope(env: Envelope): Promise<void> {
     if (env.kind === 'deliver') {
+      if (this.deps.onRemoteGroupChange && env.frame.readInt32BE(4) === MessageType.CHAT) {
+        const m = decodeBody(MessageType.CHAT, env.frame.subarray(8));
+        if (m.groupId > 0 && m.msgType === ChatKind.SYSTEM) this.deps.onRemoteGroupChange(m.groupId);
+      }
       this.deliverLocal(env.frame, env.userIds, env.exceptConnId, '', 0);
       return;
     }

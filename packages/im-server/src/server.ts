@@ -80,6 +80,7 @@ export class ImServer extends EventEmitter implements ConnectionHost, ListenerHo
       instanceId: opts.instanceId, sessions: this.sessions, presence, bus, clustered, log,
       onSeedDelivered: (conn, convId, seq) => this.ctx.cursors.ack(conn.userId, convId, seq),
       onPublishError: () => { this.stats.publishErrors++; },
+      onRemoteGroupChange: (groupId) => this.ctx.groups.invalidate(groupId), // issue 5
     });
     this.health = new HealthChecker({
       instanceId: opts.instanceId, store, presence, bus, log, startedAt: this.startedAt,

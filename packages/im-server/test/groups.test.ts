@@ -183,6 +183,20 @@ describe('group fan-out across three instances (embedded cluster)', () => {
       const back = await relogin(s2.port, offline);
       const seqs = back.ack.messages.filter((m) => m.groupId === g.groupId && m.msgType !== ChatKind.SYSTEM).map((m) => m.id);
       assert.deepEqual(seqs, Array.from({ length: N }, (_, i) => `x${i}`), 'offline member catches up in order');
+
+      // A kick made on instance 1 reaches instance 2's member cache at once (the SYSTEM message
+      // invalidates it), not after the TTL: a send from instance 2 right after skips the kicked user.
+      const s2member = users[2]!; // on s3 (index 2)
+      const kicked = users[4]!; // on s2 (index 1)
+      await sendGroup(s2member, g.groupId, 'warm'); // instance 3 caches the member list
+      await nextChat(kicked, (m) => m.id === 'warm');
+      await groupOp(owner, GroupOp.KICK, { groupId: g.groupId, members: ids(kicked.id) });
+      await nextChat(kicked, (m) => m.msgType === ChatKind.SYSTEM && m.groupId === g.groupId);
+      await nextChat(s2member, (m) => m.msgType === ChatKind.SYSTEM && m.groupId === g.groupId);
+      await sendGroup(s2member, g.groupId, 'after-remote-kick');
+      await nextChat(owner, (m) => m.id === 'after-remote-kick');
+      await sleep(100);
+      assert.deepEqual(chatsSoFar(kicked, g.groupId), [], 'the kicked member gets nothing more, whichever instance sends');
       back.c.destroy();
       for (const u of conns) u.c.destroy();
     } finally {

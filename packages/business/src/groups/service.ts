@@ -4,7 +4,9 @@
  * fan-out) instead of a database query per message.
  *
  * Cache consistency: a change made through this service invalidates its group at once, on this
- * instance; a change made on another instance is seen within `memberTtlMs` (default 2 s). A
+ * instance; the server also calls invalidate() when another instance's SYSTEM message for the
+ * group arrives (router.ts onRemoteGroupChange), and anything else is seen within `memberTtlMs`
+ * (default 2 s). A
  * lookup that raced an invalidation is not cached (epoch check), and concurrent misses for one
  * group share one query.
  */
