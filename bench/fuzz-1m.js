@@ -32,7 +32,8 @@
  * The pair, the long-lived offenders and the fatal connectors each run in their own process
  * (this script, forked with --role), so a busy driver never shows up as server latency; they
  * still share the box's cores with the server, as every bench here does.
- * Prints a human summary on stderr and one JSON line on stdout.
+ * Prints a human summary on stderr and one JSON line on stdout. HXIM_FUZZ_PROF=<dir> runs the
+ * server with --cpu-prof into that directory.
  */
 'use strict';
 const { fork, spawn } = require('node:child_process');
@@ -205,7 +206,7 @@ async function startPair(port, rate) {
   const start = performance.now();
   const timer = setInterval(() => {
     // Open loop: every message due by now is sent, with its intended time.
-    const due = Math.floor(((performance.now() - start) / 1000) * rate);
+    const due = Math.floor(((performance.now() - start) / 1000) * rate) + 1; // message i is due at i/rate
     for (; i < due; i++) {
       const id = `pair-${i}`;
       pending.set(id, { t: start + (i * 1000) / rate });

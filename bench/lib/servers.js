@@ -130,6 +130,32 @@ async function waitQuiet() {
   return busy;
 }
 
+/**
+ * The disk's fdatasync latency (4 KiB appends in a temp file for `ms`): a durable store's commit
+ * waits for it, so its tail bounds the latency tail of every stored message.
+ */
+function fsyncProbe(ms = 5000) {
+  const file = path.join(os.tmpdir(), `hxim-fsync-${process.pid}`);
+  const fd = fs.openSync(file, 'w');
+  const b = Buffer.alloc(4096, 1);
+  const t = [];
+  const end = Date.now() + ms;
+  try {
+    while (Date.now() < end) {
+      fs.writeSync(fd, b);
+      const s = process.hrtime.bigint();
+      fs.fdatasyncSync(fd);
+      t.push(Number(process.hrtime.bigint() - s) / 1e6);
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+  t.sort((a, b) => a - b);
+  const q = (p) => Math.round(t[Math.floor(p * (t.length - 1))] * 100) / 100;
+  return { n: t.length, p50: q(0.5), p99: q(0.99), p999: q(0.999), max: q(1) };
+}
+
 /** Process names of the backing services, whose CPU the results report apart. */
 const SERVICE_COMMS = ['mariadbd', 'redis-server', 'beam.smp'];
 
@@ -155,4 +181,4 @@ function uniqueNamespace(tag) {
   return `hxbench_${tag}_${Date.now().toString(36)}`;
 }
 
-module.exports = { servicePids, machineBusy, waitQuiet, setQuietWait, QUIET_CORES, ROOT, SERVER_CLI, LOADTEST_CLI, BENCH_DB, MYSQL_URL, freePort, startServer, runLoadtest, freshMysqlDb, uniqueNamespace };
+module.exports = { fsyncProbe, servicePids, machineBusy, waitQuiet, setQuietWait, QUIET_CORES, ROOT, SERVER_CLI, LOADTEST_CLI, BENCH_DB, MYSQL_URL, freePort, startServer, runLoadtest, freshMysqlDb, uniqueNamespace };

@@ -99,9 +99,12 @@ function chatBench({ id, heading, serverArgs, scenario = 'chat', prepare, target
         rows.push([`open loop ${o.rate.toLocaleString('en-US')}/s, ack p99; server CPU-µs/msg`, `${ms(o.result.latency.ack.p99Ms)}; ${M.cell(fig(o.result, 'server CPU-µs/msg'))}`, '–']);
       }
       const all = [c, ...opens.map((o) => o.result)];
+      const disk = S.fsyncProbe();
       return sections([
         M.table(['figure', 'measured', 'DESIGN.md target'], rows), '',
         ...all.map((r) => `- ${r.label}: ${M.historyLine(r.history)}${Object.keys(r.errors).length ? ` Errors: ${JSON.stringify(r.errors)}.` : ''} (${background(r)})`), '',
+        `The disk right after these runs (5 s of 4 KiB fdatasync; every stored message waits for one): p50 ${disk.p50} ms, p99 ${disk.p99} ms, ` +
+        `p99.9 ${disk.p999} ms, max ${disk.max} ms. A durable commit cannot be faster than this tail.`, '',
         M.commands([...closed.serverShown.map((s) => `${s} &`), ...all.map((r) => r.shown)]),
         '', 'Each run gets fresh servers (run-all.js starts and stops them on free ports).',
       ]);
