@@ -52,7 +52,8 @@ async function startServer(args, { timeoutMs = 60_000, nodeArgs = [], port: fixe
   return {
     port, pid: child.pid, dataDir, child,
     address: `127.0.0.1:${port}`,
-    shown: ['node', ...nodeArgs, 'packages/im-server/dist/src/cli.js', ...full.map((a) => (a === String(port) ? '<port>' : a === dataDir ? '<tmp>' : a))].join(' '),
+    shown: ['node', ...nodeArgs, 'packages/im-server/dist/src/cli.js',
+      ...full.map((a) => (a === String(port) ? '<port>' : a === dataDir ? '<tmp>' : /^hxbench_/.test(a) ? '<fresh namespace>' : a))].join(' '),
     log: () => log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

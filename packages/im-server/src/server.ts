@@ -204,7 +204,7 @@ export class ImServer extends EventEmitter implements ConnectionHost, ListenerHo
     const o = this.opts;
     try {
       await this.presence.heartbeatInstance({
-        instanceId: o.instanceId, advertise: o.advertise, pid: process.pid, startedAt: Date.now(), users: this.sessions.users,
+        instanceId: o.instanceId, advertise: o.advertise, pid: process.pid, startedAt: this.startedAt, users: this.sessions.users,
       }, o.presenceTtlMs);
       const locs = [];
       for (const c of this.sessions.all()) locs.push({ userId: c.userId, platform: c.platform, instanceId: o.instanceId, connId: c.id });

@@ -45,6 +45,9 @@ before(async () => {
 // Each test starts its own instances and users; nothing of one test runs into the next.
 afterEach(() => cluster.stopAll());
 after(async () => {
+  // A test cut off by its timeout may not have reached its `finally`: leave the services running.
+  await ensureRabbit();
+  await ensureRedis();
   await presence?.close();
   await cluster.cleanup();
 });
