@@ -6,9 +6,9 @@
 #
 # Down:    rabbitmq: rabbitmqctl stop_app   redis: redis-cli shutdown nosave
 #          mariadb:  mariadb-admin shutdown (falls back to kill)
-# Restore: scripts/services.sh <service>, i.e. the project's own start commands (start_app;
-#          redis-server --daemonize ...; start-stop-daemon --start --oknodo --background --exec
-#          /usr/sbin/mariadbd), which also wait until the service answers.
+# Restore: rabbitmqctl start_app, then scripts/services.sh <service>, i.e. the project's own start
+#          commands (redis-server --daemonize ...; start-stop-daemon --start --oknodo --background
+#          --exec /usr/sbin/mariadbd), which also wait until the service answers.
 # Prints "down_at=<epoch ms>" and "back_at=<epoch ms>" (when the service answers again).
 set -euo pipefail
 kind="${1:?usage: inject.sh rabbitmq|redis|mariadb [down-seconds]}"
@@ -21,6 +21,10 @@ restored=0
 restore() {
   [ "$restored" = 1 ] && return 0
   restored=1
+  # scripts/services.sh decides "node down" from `rabbitmqctl status`, which this RabbitMQ refuses
+  # while the app is stopped, and then tries rabbitmq-server -detached next to the running node:
+  # start the app directly first.
+  if [ "$kind" = rabbitmq ]; then timeout 120 rabbitmqctl -q start_app >&2 || true; fi
   SERVICES_WAIT_SECS=120 bash "$root/scripts/services.sh" "$kind" >&2
 }
 trap restore EXIT

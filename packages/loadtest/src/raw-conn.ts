@@ -65,6 +65,8 @@ interface Waiter { resolve(v: unknown): void; reject(e: Error): void; timer: Nod
 export class RawConn {
   /** Callbacks; set them before traffic starts. */
   handlers: RawHandlers = {};
+  /** Set by every write; a keep-alive sweep clears it and heartbeats connections that stayed silent. */
+  wrote = false;
   private readonly decoder = new FrameDecoder({ maxFrameBytes: 16 * 1024 * 1024 });
   private readonly waiters = new Map<string, Waiter>();
   private closed = false;
@@ -110,6 +112,7 @@ export class RawConn {
   /** Writes pre-encoded frame bytes; corked until the end of the tick. */
   write(frame: Buffer): void {
     if (this.closed) return;
+    this.wrote = true;
     if (!corked.has(this.socket)) {
       this.socket.cork();
       corked.add(this.socket);

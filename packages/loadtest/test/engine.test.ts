@@ -53,6 +53,13 @@ describe('chat against the fake server', { concurrency: false }, () => {
     assert.ok(fake.logins - before >= 12, 'senders + receivers + catch-up logins');
   });
 
+  it('connections that stay silent heartbeat, as a client must (drain, catch-up)', async () => {
+    const before = fake.heartbeats;
+    const r = await run('chat', { heartbeatMs: 200, pairs: 4, rate: 20, durationS: 1 });
+    assertClean(r);
+    assert.ok(fake.heartbeats - before > 0, 'no heartbeat reached the server');
+  });
+
   it('--max-messages bounds the run', async () => {
     const r = await run('chat', { maxMessages: 50, mode: 'closed' });
     assertClean(r);

@@ -30,6 +30,7 @@ export class FakeImServer {
   /** Chats received (including resends). */
   chats = 0;
   logins = 0;
+  heartbeats = 0;
   private readonly server = net.createServer((s) => this.accept(s));
   private readonly conns = new Set<{ socket: net.Socket; userId: number }>();
   private readonly store = new Map<string, ChatMessage[]>();
@@ -79,7 +80,7 @@ export class FakeImServer {
   private onFrame(conn: { socket: net.Socket; userId: number }, type: MessageTypeCode, msg: unknown): void {
     const s = conn.socket;
     switch (type) {
-      case MessageType.HEARTBEAT: this.send(s, MessageType.HEARTBEAT, {}); break;
+      case MessageType.HEARTBEAT: this.heartbeats++; this.send(s, MessageType.HEARTBEAT, {}); break;
       case MessageType.REGISTER: {
         const m = msg as MessageByType[7];
         if (this.accounts.has(m.userName)) {

@@ -12,6 +12,9 @@ import { LoadError, type RawConn } from '../raw-conn';
 import { connectUser, makeUser, type TestUser } from '../users';
 import { pairServers, reconnectDelayMs, type ChatEngine, type EngineHost } from './engine';
 
+/** Heartbeat interval when neither --heartbeat-ms nor the server's LoginAck gives one. */
+export const DEFAULT_HEARTBEAT_MS = 5000;
+
 interface Endpoint {
   pair: number;
   receiver: boolean;
@@ -23,6 +26,8 @@ interface Endpoint {
   attempt: number;
   churned: boolean;
   timer: NodeJS.Timeout | null;
+  /** Keep-alive sweeps since this endpoint last wrote. */
+  silentSweeps: number;
   /** Pushes held while a login's catch-up is processed (null when not catching up). */
   deferred: ChatMessage[] | null;
   // receiver side
@@ -41,6 +46,7 @@ export class RawEngine implements ChatEngine {
   private readonly receivers: Endpoint[] = [];
   private readonly dirty: Endpoint[] = [];
   private readonly ackTimer: NodeJS.Timeout;
+  private keepalive: NodeJS.Timeout | null = null;
   private closing = false;
   private online = 0;
   private reconnectCount = 0;
@@ -137,6 +143,7 @@ export class RawEngine implements ChatEngine {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.ackTimer);
+    if (this.keepalive) clearInterval(this.keepalive);
     for (const e of [...this.senders, ...this.receivers]) {
       if (e.timer) clearTimeout(e.timer);
       e.conn?.destroy();
@@ -147,7 +154,7 @@ export class RawEngine implements ChatEngine {
 
   private endpoint(pair: number, receiver: boolean, user: TestUser, servers: ServerAddr[]): Endpoint {
     return {
-      pair, receiver, user, servers, turn: 0, conn: null, online: false, attempt: 0, churned: false, timer: null,
+      pair, receiver, user, servers, turn: 0, conn: null, online: false, attempt: 0, churned: false, timer: null, silentSweeps: 0,
       deferred: null, convId: '', floor: 0, above: new Set(), dirty: false, template: null, resendFrom: 0,
     };
   }
@@ -176,6 +183,7 @@ export class RawEngine implements ChatEngine {
     e.attempt = 0;
     this.online++;
     this.host.onLogin();
+    if (!this.keepalive) this.startKeepalive(this.host.opts.heartbeatMs || ack.heartbeatMs || DEFAULT_HEARTBEAT_MS);
     if (e.receiver) {
       try {
         await this.catchUpOn(e, conn, ack);
@@ -273,6 +281,32 @@ export class RawEngine implements ChatEngine {
     const msgNo = e.receiver ? -1 : msgNoOf(requestId);
     if (msgNo >= 0 && !fatal) this.host.onSendFailed(e.pair, msgNo, code, true);
     else this.host.onError(code);
+  }
+
+  /**
+   * Keep-alive, as a client must: swept every half interval, a connection that wrote nothing for
+   * two sweeps sends a heartbeat (so at most 1.5 intervals pass without a write). Senders are
+   * silent during the drain and the catch-up, receivers whenever no message arrives; without this
+   * the server's idle timeout would close them.
+   */
+  private startKeepalive(heartbeatMs: number): void {
+    this.keepalive = setInterval(() => {
+      for (const e of this.senders) this.beat(e);
+      for (const e of this.receivers) this.beat(e);
+    }, Math.max(100, heartbeatMs / 2));
+  }
+
+  private beat(e: Endpoint): void {
+    const c = e.conn;
+    if (!c || !e.online) return;
+    if (c.wrote) {
+      c.wrote = false;
+      e.silentSweeps = 0;
+    } else if (++e.silentSweeps >= 2) {
+      c.heartbeat();
+      c.wrote = false;
+      e.silentSweeps = 0;
+    }
   }
 
   /** One DELIVERED ack per receiver whose floor moved: the highest contiguous seq. */
