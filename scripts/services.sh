@@ -58,9 +58,11 @@ ensure_redis() {
 ensure_rabbitmq() {
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
   if ! rabbit_ok; then
-    # A node that is up with its app stopped (after stop_app) only needs start_app.
-    if rabbitmqctl -q status >/dev/null 2>&1; then
-      log "starting the RabbitMQ app"; as_root rabbitmqctl -q start_app || true
+    # A node that is up with its app stopped (after stop_app) only needs start_app; on some
+    # versions `rabbitmqctl status` is refused in that state, so try start_app first and only
+    # start a new node when that fails (a second node beside a running one never comes up).
+    if timeout 30 rabbitmqctl -q start_app >/dev/null 2>&1; then
+      log "started the RabbitMQ app"
     else
       log "starting RabbitMQ"; as_root rabbitmq-server -detached
     fi
