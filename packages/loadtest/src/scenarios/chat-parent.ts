@@ -85,7 +85,8 @@ function outcome(ctx: ParentContext, rs: ChatWorkerResult[], drained: boolean, [
     'driver CPU-µs/msg': driver.cpuUsPerMsg,
     'driver CPU cores': driver.cores,
     'machine busy cores (everything)': cpu.machineCores,
-    'other processes cores': o.serverPids.length ? round(cpu.machineCores - cpu.cores - driver.cores - (services?.cores ?? 0), 2) : null,
+    // Clamped at 0: with 10 ms ticks, a quiet machine can read slightly below the sum of its parts.
+    'other processes cores': o.serverPids.length ? Math.max(0, round(cpu.machineCores - cpu.cores - driver.cores - (services?.cores ?? 0), 2)) : null,
     'services CPU cores': services ? services.cores : null,
     'services CPU-µs/msg': services ? services.cpuUsPerMsg : null,
     'machine iowait cores': cpu.iowaitCores,

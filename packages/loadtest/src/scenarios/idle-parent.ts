@@ -75,7 +75,7 @@ export async function runIdleParent(ctx: ParentContext): Promise<ScenarioOutcome
       'server CPU % of one core (heartbeats only)': has ? round(cpu.cores * 100, 2) : null,
       'driver CPU % of one core': round(cpuBetween(d0, d1, 0).cores * 100, 2),
       'services CPU % of one core': o.servicePids.length ? round(services.cores * 100, 2) : null,
-      'other processes cores': has ? round(cpu.machineCores - cpu.cores - cpuBetween(d0, d1, 0).cores - services.cores, 2) : null,
+      'other processes cores': has ? Math.max(0, round(cpu.machineCores - cpu.cores - cpuBetween(d0, d1, 0).cores - services.cores, 2)) : null,
       'connect seconds (last step)': round(last.connectSeconds, 2),
       'lost during hold': lost,
     },
