@@ -19,7 +19,7 @@ import { checkConnId, checkInstanceId, checkSafeInt, ClusterKeys, DEFAULT_PREFIX
 import { type ClusterLogger, stderrLogger } from './log';
 import { backoffDelay, HealthTracker, intOption, rejectUnknown, stringOption } from './options';
 import type { Health, InstanceInfo, Location, Presence } from './ports';
-import { PRESENCE_SCRIPTS } from './redis-scripts';
+import { PRESENCE_SCRIPTS, REFRESH_BATCH } from './redis-scripts';
 
 /** Reply deadline of one command or pipeline, in ms. */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1_000;
@@ -242,11 +242,24 @@ export class RedisPresence implements Presence {
     checkTtl(ttlMs);
     for (const loc of locs) checkLocation(loc);
     if (locs.length === 0) return;
+    // One script call per REFRESH_BATCH locations of the same instance, all in one round trip.
+    const byInstance = new Map<string, Location[]>();
+    for (const loc of locs) {
+      const list = byInstance.get(loc.instanceId);
+      if (list) list.push(loc);
+      else byInstance.set(loc.instanceId, [loc]);
+    }
     await this.pipeline('refresh', (p) => {
-      const s = p as unknown as WithScripts;
-      for (const loc of locs) {
-        s.hximRefresh(this.keys.location(loc.userId), this.keys.platformField(loc.platform), loc.instanceId,
-          loc.connId, ttlMs);
+      const s = p as unknown as Record<'hximRefreshMany', (...args: (string | number)[]) => unknown>;
+      for (const [instanceId, list] of byInstance) {
+        for (let i = 0; i < list.length; i += REFRESH_BATCH) {
+          const batch = list.slice(i, i + REFRESH_BATCH);
+          const args: (string | number)[] = [batch.length];
+          for (const loc of batch) args.push(this.keys.location(loc.userId));
+          args.push(ttlMs, instanceId);
+          for (const loc of batch) args.push(this.keys.platformField(loc.platform), loc.connId);
+          s.hximRefreshMany(...args);
+        }
       }
     });
   }

@@ -168,6 +168,19 @@ export function runPresenceContract(name: string, make: () => Promise<PresenceFi
       await fx.a.refresh([], 10_000);
     });
 
+    it('refresh of many locations at once: owned ones extended, missing ones written, newer ones kept', async () => {
+      // More than one script batch (200) and a second platform, with one location taken over.
+      const ids = Array.from({ length: 450 }, (_, i) => 20_000 + i);
+      const owned = ids.map((u) => loc(ia, u, 1 + (u % 2)));
+      for (const l of owned.slice(0, 300)) await fx.a.register(l, 400);
+      const newer = loc(ib, ids[7]!, owned[7]!.platform);
+      await fx.b.register(newer, 10_000);
+      await fx.a.refresh(owned, 10_000);
+      await sleep(700);
+      const found = await fx.b.lookup(ids);
+      for (const [i, u] of ids.entries()) assert.deepEqual(found.get(u), [i === 7 ? newer : owned[i]], `user ${u}`);
+    });
+
     it('instance registry: heartbeat, expiry, removal', async () => {
       const infoA = { instanceId: ia, advertise: '127.0.0.1:9090', pid: 1, startedAt: Date.now(), users: 3 };
       const infoB = { instanceId: ib, advertise: '127.0.0.1:9091', pid: 2, startedAt: Date.now(), users: 0 };
