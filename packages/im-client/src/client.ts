@@ -347,14 +347,15 @@ export class ImClient extends EventEmitter<ImClientEvents> {
       this.toClosed(action.reason, err);
     } else {
       if (action.dropToken) this.me.token = '';
-      this.scheduleReconnect(err, action.immediate, action.nextServer);
+      this.scheduleReconnect(err, action.immediate, action.nextServer, action.minDelayMs);
     }
   }
 
-  private scheduleReconnect(err: Error, immediate: boolean, nextServer: boolean): void {
+  private scheduleReconnect(err: Error, immediate: boolean, nextServer: boolean, minDelayMs: number): void {
     this.attempt++;
     if (nextServer) this.serverIndex = (this.serverIndex + 1) % this.opts.servers.length; // fail over
-    const delayMs = immediate ? 0 : Math.max(0, Math.round(this.opts.reconnectDelay(this.attempt)));
+    const backoff = immediate ? 0 : Math.max(0, Math.round(this.opts.reconnectDelay(this.attempt)));
+    const delayMs = Math.max(backoff, minDelayMs); // the server's retryAfterMs is a floor
     this.setState({ state: 'offline', reason: describe(err), server: this.server, attempt: this.attempt, delayMs, error: err });
     this.clearTimer('reconnectTimer');
     this.reconnectTimer = setTimeout(() => {

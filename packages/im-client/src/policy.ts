@@ -46,8 +46,10 @@ export type LossAction =
   /**
    * Reconnect after the backoff, to the next server (fail over); at once for SERVER_DRAINING.
    * A refused session token is dropped and the same server is asked again with the credentials.
+   * `minDelayMs` is the server's retryAfterMs (RATE_LIMITED, LOGIN_THROTTLED): the backoff is
+   * never shorter than that.
    */
-  | { kind: 'reconnect'; immediate: boolean; dropToken: boolean; nextServer: boolean };
+  | { kind: 'reconnect'; immediate: boolean; dropToken: boolean; nextServer: boolean; minDelayMs: number };
 
 /** Decides what follows `err` (the fatal ErrorMessage, or why the connection went). */
 export function afterLoss(err: Error, opts: ResolvedOptions, hasToken: boolean): LossAction {
@@ -56,13 +58,14 @@ export function afterLoss(err: Error, opts: ResolvedOptions, hasToken: boolean):
     // A session token we were given expired or was revoked (or this server does not know it):
     // fall back to the configured password or open-mode user id. A configured token has no fallback.
     if (err.code === 'BAD_TOKEN' && hasToken && !('token' in opts.auth)) {
-      return { kind: 'reconnect', immediate: true, dropToken: true, nextServer: false };
+      return { kind: 'reconnect', immediate: true, dropToken: true, nextServer: false, minDelayMs: 0 };
     }
     return { kind: 'close', reason: `login refused: ${err.code}: ${err.message}` };
   }
   if (!opts.reconnect) return { kind: 'close', reason: describe(err) };
   const draining = err instanceof ServerError && err.code === 'SERVER_DRAINING';
-  return { kind: 'reconnect', immediate: draining, dropToken: false, nextServer: true };
+  const minDelayMs = err instanceof ServerError && err.retryAfterMs > 0 ? err.retryAfterMs : 0;
+  return { kind: 'reconnect', immediate: draining && minDelayMs === 0, dropToken: false, nextServer: true, minDelayMs };
 }
 
 /** Errors after which trying the next server (or again later) can help. */

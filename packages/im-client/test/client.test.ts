@@ -263,6 +263,20 @@ describe('receive: dedup, order, acks', () => {
     assert.equal(client.state, 'online');
   });
 
+  it('waits at least the retryAfterMs of a fatal RATE_LIMITED before reconnecting', async () => {
+    const fake = await setup();
+    const client = track(clientFor(fake, { reconnectDelay: () => 10 }));
+    await client.connect();
+    const offline: number[] = [];
+    client.on('state', (s) => { if (s.state === 'offline') offline.push(s.delayMs ?? -1); });
+    const t0 = Date.now();
+    fake.online(1)[0]!.send(MessageType.ERROR, { code: 'RATE_LIMITED', message: 'slow down', retryAfterMs: 400, fatal: true });
+    await until(() => offline.length === 1, 2000, 'offline');
+    assert.equal(offline[0], 400, 'the delay is the server hint, not the 10 ms backoff');
+    await until(() => client.state === 'online', 3000, 'back online');
+    assert.ok(Date.now() - t0 >= 390, `reconnected after ${Date.now() - t0} ms`);
+  });
+
   it('sync(convId, afterSeq) fetches every page and emits only new messages', async () => {
     const fake = await setup({ pageSize: 2 });
     const client = track(clientFor(fake, { auth: { userId: 2 } }));

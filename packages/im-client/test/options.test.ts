@@ -71,7 +71,7 @@ describe('parseOptions', () => {
 });
 
 describe('policy', () => {
-  const err = (code: string, fatal = true): ServerError => new ServerError({ requestId: '', code, message: code, fatal, refType: 0, retryAfterMs: 0 });
+  const err = (code: string, fatal = true, retryAfterMs = 0): ServerError => new ServerError({ requestId: '', code, message: code, fatal, refType: 0, retryAfterMs });
 
   it('heartbeat: explicit, capped by the server; else the server; else 5 s', () => {
     assert.equal(heartbeatFor(parseOptions(base), 0), 5000);
@@ -85,9 +85,12 @@ describe('policy', () => {
   it('decides what follows a loss', () => {
     const o = parseOptions(base);
     assert.deepEqual(afterLoss(err('SESSION_REPLACED'), o, true).kind, 'kicked');
-    assert.deepEqual(afterLoss(err('SERVER_DRAINING'), o, true), { kind: 'reconnect', immediate: true, dropToken: false, nextServer: true });
-    assert.deepEqual(afterLoss(new Error('gone'), o, true), { kind: 'reconnect', immediate: false, dropToken: false, nextServer: true });
-    assert.deepEqual(afterLoss(err('BAD_TOKEN'), o, true), { kind: 'reconnect', immediate: true, dropToken: true, nextServer: false });
+    assert.deepEqual(afterLoss(err('SERVER_DRAINING'), o, true), { kind: 'reconnect', immediate: true, dropToken: false, nextServer: true, minDelayMs: 0 });
+    assert.deepEqual(afterLoss(new Error('gone'), o, true), { kind: 'reconnect', immediate: false, dropToken: false, nextServer: true, minDelayMs: 0 });
+    // The server's retryAfterMs is a floor under the backoff.
+    assert.deepEqual(afterLoss(err('RATE_LIMITED', true, 1500), o, true), { kind: 'reconnect', immediate: false, dropToken: false, nextServer: true, minDelayMs: 1500 });
+    assert.deepEqual(afterLoss(err('LOGIN_THROTTLED', true, 30_000), o, true), { kind: 'reconnect', immediate: false, dropToken: false, nextServer: true, minDelayMs: 30_000 });
+    assert.deepEqual(afterLoss(err('BAD_TOKEN'), o, true), { kind: 'reconnect', immediate: true, dropToken: true, nextServer: false, minDelayMs: 0 });
     assert.equal(afterLoss(err('BAD_TOKEN'), parseOptions({ ...base, auth: { token: 't' } }), false).kind, 'close');
     assert.equal(afterLoss(err('BAD_CREDENTIALS'), o, false).kind, 'close');
     assert.equal(afterLoss(new Error('gone'), parseOptions({ ...base, reconnect: false }), true).kind, 'close');
