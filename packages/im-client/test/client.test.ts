@@ -3,27 +3,13 @@
  * dedup and ordering, DELIVERED acks, heartbeats. Reconnect behaviour is in reconnect.test.ts.
  */
 import { strict as assert } from 'node:assert';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { AckKind, MessageType } from '@hxim/im-common';
 import { ClientError, ImClient, ServerError } from '../src';
 import { FakeServer, testTls, within } from './fake-server';
-import { clientFor, collect, sleep, text, until } from './helpers';
+import { clientFor, useFixtures, collect, sleep, text, until } from './helpers';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function setup(opts: Parameters<typeof FakeServer.start>[0] = {}): Promise<FakeServer> {
-  const fake = await FakeServer.start(opts);
-  cleanups.push(() => fake.close());
-  return fake;
-}
-
-function track(client: ImClient): ImClient {
-  cleanups.push(() => client.close());
-  return client;
-}
+const { cleanups, setup, track } = useFixtures();
 
 describe('login and catch-up', () => {
   it('pages through hasMore with SyncRequest{acked} and resolves after the last page', async () => {

@@ -1,7 +1,35 @@
 /** Small helpers shared by the client tests. */
+import { afterEach } from 'node:test';
 import type { ChatMessage } from '@hxim/im-common';
 import { ImClient, type ClientOptions, type StateChange } from '../src';
-import type { FakeServer } from './fake-server';
+import { FakeServer } from './fake-server';
+
+/**
+ * Per-test fixtures, undone after each test (last first): `setup` starts a fake server, `track`
+ * closes a client, `cleanups` takes anything else. Call once at the top of a test file.
+ */
+export function useFixtures(): {
+  cleanups: Array<() => unknown>;
+  setup: (opts?: Parameters<typeof FakeServer.start>[0]) => Promise<FakeServer>;
+  track: (client: ImClient) => ImClient;
+} {
+  const cleanups: Array<() => unknown> = [];
+  afterEach(async () => {
+    while (cleanups.length) await cleanups.pop()!();
+  });
+  return {
+    cleanups,
+    async setup(opts = {}) {
+      const fake = await FakeServer.start(opts);
+      cleanups.push(() => fake.close());
+      return fake;
+    },
+    track(client) {
+      cleanups.push(() => client.close());
+      return client;
+    },
+  };
+}
 
 /** A client against `fake` with test-friendly timings; closed by `cleanup`. */
 export function clientFor(fake: FakeServer | Array<{ host: string; port: number }>, opts: Partial<ClientOptions> = {}): ImClient {

@@ -3,27 +3,13 @@
  * lastSeqs, fail-over, kicks, draining, a malformed stream, logout.
  */
 import { strict as assert } from 'node:assert';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { MessageType } from '@hxim/im-common';
-import { ClientError, ImClient, ServerError } from '../src';
+import { ClientError, ServerError } from '../src';
 import { FakeServer, closedPort, within } from './fake-server';
-import { clientFor, collect, nextState, sleep, states, text, until } from './helpers';
+import { clientFor, useFixtures, collect, nextState, sleep, states, text, until } from './helpers';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-async function setup(opts: Parameters<typeof FakeServer.start>[0] = {}): Promise<FakeServer> {
-  const fake = await FakeServer.start(opts);
-  cleanups.push(() => fake.close());
-  return fake;
-}
-
-function track(client: ImClient): ImClient {
-  cleanups.push(() => client.close());
-  return client;
-}
+const { cleanups, setup, track } = useFixtures();
 
 describe('reconnect', () => {
   it('reconnects when the server goes silent past idleTimeoutMs', async () => {

@@ -5,53 +5,16 @@
  * receipt, and /history and /requests print what happened.
  */
 import { test } from 'node:test';
-import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { register, uname } from './helpers/modern';
 import { freePort, kill, spawnServer } from './helpers/process';
 import { tempDir } from './helpers/server';
-
-const CLIENT_CLI = path.join(path.dirname(require.resolve('@hxim/im-client')), 'cli.js');
-
-interface Cli {
-  child: ChildProcessWithoutNullStreams;
-  out: () => string;
-  /** Writes one line to stdin. */
-  say(line: string): void;
-  /** Waits until stdout matches `re` (after `from`, a length of out() seen earlier). */
-  see(re: RegExp, what: string, ms?: number): Promise<void>;
-}
-
-function startCli(port: number, user: string): Cli {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hxim-bcli-'));
-  const child = spawn(process.execPath, [CLIENT_CLI, 'chat', '--server', `127.0.0.1:${port}`, '--user', user],
-    { env: { ...process.env, HOME: home, HXIM_PASSWORD: 'secret-pw' }, stdio: 'pipe' });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-  child.on('exit', () => fs.rmSync(home, { recursive: true, force: true }));
-  return {
-    child,
-    out: () => out,
-    say: (line) => child.stdin.write(`${line}\n`),
-    async see(re, what, ms = 8000) {
-      const deadline = Date.now() + ms;
-      while (!re.test(out)) {
-        if (Date.now() > deadline) throw new Error(`${user}: no ${what} within ${ms} ms; output:\n${out}`);
-        if (child.exitCode !== null) throw new Error(`${user}: the CLI exited (${child.exitCode}) before ${what}; output:\n${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-  };
-}
+import { testTls } from './helpers/tls';
+import { endAll, startCli, type Cli } from './helpers/cli';
 
 test('two CLI sessions: apply, accept, chat, unread counts and a read receipt', async () => {
   const port = await freePort();
   const server = await spawnServer(['--host', '127.0.0.1', '--port', String(port), '--data-dir', tempDir('hxim-bcli'),
-    '--scrypt-log-n', '10', '--log-level', 'warn', '--stranger-policy', 'friends']);
+    '--scrypt-log-n', '10', '--log-level', 'warn', '--stranger-policy', 'friends'], 15_000, { tls: testTls() });
   const clis: Cli[] = [];
   try {
     const [an, bn] = [uname('alice'), uname('bob')];
@@ -93,11 +56,7 @@ test('two CLI sessions: apply, accept, chat, unread counts and a read receipt', 
 
     bob.say(`/history ${aid} 5`);
     await bob.see(/#1 #\d+: first message\n {2}\[[\d:]+\] #2 #\d+: second message/, 'the history');
-    for (const c of clis) c.child.stdin.end();
-    for (const c of clis) {
-      const code = await new Promise<number | null>((r) => (c.child.exitCode !== null ? r(c.child.exitCode) : c.child.on('exit', r)));
-      assert.equal(code, 0, c.out());
-    }
+    await endAll(clis);
   } finally {
     for (const c of clis) c.child.kill('SIGKILL');
     await kill(server);

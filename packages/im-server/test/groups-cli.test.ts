@@ -6,52 +6,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { register, uname } from './helpers/modern';
 import { freePort, kill, spawnServer } from './helpers/process';
 import { tempDir } from './helpers/server';
-
-const CLIENT_CLI = path.join(path.dirname(require.resolve('@hxim/im-client')), 'cli.js');
-
-interface Cli {
-  child: ChildProcessWithoutNullStreams;
-  out: () => string;
-  /** Writes one line to stdin. */
-  say(line: string): void;
-  /** Waits until stdout matches `re` (after `from`, a length of out() seen earlier). */
-  see(re: RegExp, what: string, ms?: number): Promise<void>;
-}
-
-function startCli(port: number, user: string): Cli {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hxim-bcli-'));
-  const child = spawn(process.execPath, [CLIENT_CLI, 'chat', '--server', `127.0.0.1:${port}`, '--user', user],
-    { env: { ...process.env, HOME: home, HXIM_PASSWORD: 'secret-pw' }, stdio: 'pipe' });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-  child.on('exit', () => fs.rmSync(home, { recursive: true, force: true }));
-  return {
-    child,
-    out: () => out,
-    say: (line) => child.stdin.write(`${line}\n`),
-    async see(re, what, ms = 8000) {
-      const deadline = Date.now() + ms;
-      while (!re.test(out)) {
-        if (Date.now() > deadline) throw new Error(`${user}: no ${what} within ${ms} ms; output:\n${out}`);
-        if (child.exitCode !== null) throw new Error(`${user}: the CLI exited (${child.exitCode}) before ${what}; output:\n${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-  };
-}
+import { testTls } from './helpers/tls';
+import { endAll, startCli, type Cli } from './helpers/cli';
 
 test('CLI group chat: create, send with #id and /to g:id, /convs unread, members, readers, kick, join', async () => {
   const port = await freePort();
   const server = await spawnServer(['--host', '127.0.0.1', '--port', String(port), '--data-dir', tempDir('hxim-gcli'),
-    '--scrypt-log-n', '10', '--log-level', 'warn']);
+    '--scrypt-log-n', '10', '--log-level', 'warn'], 15_000, { tls: testTls() });
   const clis: Cli[] = [];
   try {
     const [an, bn, cn, dn] = [uname('alice'), uname('bob'), uname('carol'), uname('dave')];
@@ -101,11 +65,7 @@ test('CLI group chat: create, send with #id and /to g:id, /convs unread, members
     await dave.see(new RegExp(`asked to join group #${gid}`), 'the join answer');
     alice.say(`/group approve ${gid} ${did}`);
     await dave.see(new RegExp(`#${gid} \\* ${did} joined \\(added by ${aid}\\)`), 'the join notice');
-    for (const c of clis) c.child.stdin.end();
-    for (const c of clis) {
-      const code = await new Promise<number | null>((r) => (c.child.exitCode !== null ? r(c.child.exitCode) : c.child.on('exit', r)));
-      assert.equal(code, 0, c.out());
-    }
+    await endAll(clis);
   } finally {
     for (const c of clis) c.child.kill('SIGKILL');
     await kill(server);
