@@ -226,7 +226,7 @@ export class ImServer extends EventEmitter implements ConnectionHost, ListenerHo
   /** @internal ListenerHost: takes over an admitted socket. */
   accept(socket: net.Socket): void {
     const id = `${this.opts.instanceId}#${++this.nextConnId}`;
-    const conn = new Connection(id, socket, this, this.log.child({ connId: id }));
+    const conn = new Connection(id, socket, this, this.log);
     this.connections.add(conn);
     this.stats.connectionsOpened++;
   }

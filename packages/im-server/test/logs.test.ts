@@ -44,6 +44,10 @@ test('a trace-level server log holds no password, token or chat body', async () 
     assert.equal(await kill(child, 'SIGTERM'), 0);
     assert.match(out, /"logged in"/, 'the log is there');
     assert.match(out, /"level":20/, 'debug lines are there');
+    // A connection's lines carry its connId, and its userId from the login on.
+    const aid = a.ack.userId;
+    assert.ok(out.split('\n').some((l) => l.includes('"logged in"') && l.includes('"connId":') && l.includes(`"userId":${aid}`)),
+      'the login line names the connection and the user');
     for (const secret of [PASSWORD, WRONG, BODY, a.ack.token, Buffer.from(BODY).toString('base64')]) {
       assert.equal(out.includes(secret), false, `the log contains ${secret}`);
     }

@@ -88,7 +88,6 @@ function claimSession(ctx: ServerContext, conn: Connection, id: Identity, msg: O
   conn.platform = msg.userPlatformId;
   conn.seedMode = msg.protocolVersion < 1;
   conn.tokenHash = id.token ? tokenHash(id.token) : '';
-  conn.log = conn.log.child({ userId: id.userId });
   conn.holdPushes();
   const old = ctx.sessions.add(conn);
   if (old) ctx.router.kickLocal(old, `logged in again on platform ${conn.platform} from ${conn.remoteAddress}`);
