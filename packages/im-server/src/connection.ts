@@ -62,6 +62,23 @@ export const Pause = {
 /** Milliseconds a closing socket may take to flush before it is destroyed. */
 const CLOSE_FLUSH_MS = 1000;
 
+/** The socket's owner, so the four socket listeners are shared functions, not closures per connection. */
+const OWNER = Symbol('hxim.connection');
+type OwnedSocket = net.Socket & { [OWNER]: Connection };
+
+function onSocketData(this: net.Socket, chunk: Buffer): void {
+  (this as OwnedSocket)[OWNER].onData(chunk);
+}
+function onSocketDrain(this: net.Socket): void {
+  (this as OwnedSocket)[OWNER].lastDrainedAt = Date.now();
+}
+function onSocketError(this: net.Socket, err: Error): void {
+  (this as OwnedSocket)[OWNER].log.debug({ err: err.message }, 'socket error');
+}
+function onSocketClose(this: net.Socket): void {
+  (this as OwnedSocket)[OWNER].onSocketClose();
+}
+
 /** A client connection. */
 export class Connection implements Backlogged {
   state: ConnState = 'new';
@@ -85,11 +102,8 @@ export class Connection implements Backlogged {
   lastDrainedAt = this.openedAt;
   /** Requests awaiting a backend; reading pauses at limits.maxInflight. */
   inflight = 0;
-  /** The server's logger; {@link log} derives this connection's from it on first use. */
+  /** The server's logger; {@link log} derives this connection's from it. */
   private readonly baseLog: Logger;
-  private childLog: Logger | null = null;
-  /** The userId bound into {@link childLog} (0: none yet). */
-  private childLogUser = 0;
 
   private readonly decoder: FrameDecoder;
   private corked = false;
@@ -123,22 +137,20 @@ export class Connection implements Backlogged {
     this.decoder = new FrameDecoder({ maxFrameBytes: lim.maxFrameBytes });
     this.bucket = lim.msgRate > 0 ? new TokenBucket(lim.msgRate, lim.msgBurst, this.openedAt) : null;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => { this.lastDrainedAt = Date.now(); });
-    socket.on('error', (err) => { this.log.debug({ err: err.message }, 'socket error'); });
-    socket.on('close', () => this.onSocketClose());
+    (socket as OwnedSocket)[OWNER] = this;
+    socket.on('data', onSocketData);
+    socket.on('drain', onSocketDrain);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
   }
 
   /**
-   * This connection's logger (bindings connId, and userId once logged in), made on first use: a
-   * pino child costs ~0.8 KiB of heap, and most idle connections never log a line.
+   * This connection's logger (bindings connId, and userId once logged in), made anew on each use
+   * and not kept: a connection logs a handful of lines in its life (login, logout, close), while a
+   * kept pino child costs ~1.3 KiB of heap per idle connection. Never use it per message.
    */
   get log(): Logger {
-    if (this.childLog === null || this.childLogUser !== this.userId) {
-      this.childLogUser = this.userId;
-      this.childLog = this.baseLog.child(this.userId ? { connId: this.id, userId: this.userId } : { connId: this.id });
-    }
-    return this.childLog;
+    return this.baseLog.child(this.userId ? { connId: this.id, userId: this.userId } : { connId: this.id });
   }
 
   /** Remote address, for logs and per-address limits. */
@@ -156,7 +168,8 @@ export class Connection implements Backlogged {
     return this.decoder.bufferedBytes;
   }
 
-  private onData(chunk: Buffer): void {
+  /** @internal The socket's 'data' listener. */
+  onData(chunk: Buffer): void {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.lastReadAt = Date.now();
     this.host.stats.bytesIn += chunk.length;
@@ -374,7 +387,8 @@ export class Connection implements Backlogged {
     if (--this.inflight < this.host.limits.maxInflight) this.resumeReading(Pause.INFLIGHT);
   }
 
-  private onSocketClose(): void {
+  /** @internal The socket's 'close' listener. */
+  onSocketClose(): void {
     if (this.rateTimer) clearTimeout(this.rateTimer);
     this.rateTimer = null;
     if (this.state === 'closed') return;
