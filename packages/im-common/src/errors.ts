@@ -67,7 +67,13 @@ export class ImError extends Error {
   readonly fatal: boolean;
 
   constructor(code: ErrorCode, message: string, opts: { fatal?: boolean; cause?: unknown } = {}) {
+    // Expected errors (bad input, limits, store timeouts) are answered by their code, and under
+    // overload or a flood of bad frames they come by the hundred thousand: capturing a stack
+    // trace cost ~7 µs each and told nothing. INTERNAL keeps its stack; a cause keeps its own.
+    const limit = Error.stackTraceLimit;
+    if (code !== 'INTERNAL') Error.stackTraceLimit = 0;
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    Error.stackTraceLimit = limit;
     this.name = new.target.name;
     this.code = code;
     this.fatal = opts.fatal ?? false;
