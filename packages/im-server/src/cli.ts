@@ -36,6 +36,7 @@ const FLAGS: Array<[string, keyof ServerOptions, string]> = [
   ['--max-outbound-bytes <n>', 'maxOutboundBytes', `unsent bytes before a slow reader is closed (default ${d.maxOutboundBytes})`],
   ['--drain-timeout-ms <n>', 'drainTimeoutMs', `close a connection whose output has not drained for this long (default ${d.drainTimeoutMs})`],
   ['--max-inflight <n>', 'maxInflight', `chats per connection awaiting the store before reading pauses (default ${d.maxInflight})`],
+  ['--max-server-inflight <n>', 'maxServerInflight', `chats awaiting the store server-wide before submitting connections pause; 0 = no bound (default ${d.maxServerInflight})`],
   ['--sync-page <n>', 'syncPage', `messages per catch-up page (default ${d.syncPage})`],
   ['--scrypt-log-n <n>', 'scryptLogN', `scrypt cost log2(N); lower only for tests (default ${d.scryptLogN})`],
   ['--scrypt-concurrency <n>', 'scryptConcurrency', `password hashes computed at once (default ${d.scryptConcurrency})`],

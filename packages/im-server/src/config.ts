@@ -29,6 +29,12 @@ export const DEFAULT_MAX_OUTBOUND_BYTES = 1024 * 1024;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 /** Chats of one connection awaiting the store before reading pauses. */
 export const DEFAULT_MAX_INFLIGHT = 512;
+/**
+ * Requests awaiting a backend, server-wide, before connections that submit more pause reading
+ * (limits/inflight-gate.ts). Well under the store queue (50,000) and what the store commits within
+ * its 2 s deadline, so overload becomes TCP backpressure instead of STORE_TIMEOUT errors.
+ */
+export const DEFAULT_MAX_SERVER_INFLIGHT = 10_000;
 /** Messages returned in LoginAck / one SyncResponse. */
 export const DEFAULT_SYNC_PAGE = 200;
 /** scrypt cost as log2(N): 17 means N = 2^17 (DESIGN.md: ~5 hashes/s on this box). */
@@ -125,6 +131,8 @@ export interface ServerOptions {
   drainTimeoutMs: number;
   /** See {@link DEFAULT_MAX_INFLIGHT}. */
   maxInflight: number;
+  /** See {@link DEFAULT_MAX_SERVER_INFLIGHT}; 0 = no server-wide bound. */
+  maxServerInflight: number;
   /** See {@link DEFAULT_SYNC_PAGE}. */
   syncPage: number;
   /** See {@link DEFAULT_SCRYPT_LOG_N}. Tests and load tests lower it (e.g. 10). */
@@ -185,7 +193,7 @@ export function defaultOptions(): ServerOptions {
     heartbeatMs: DEFAULT_HEARTBEAT_MS, partialFrameTimeoutMs: DEFAULT_PARTIAL_FRAME_TIMEOUT_MS,
     maxFrameBytes: DEFAULT_MAX_FRAME_BYTES, maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     maxConnections: DEFAULT_MAX_CONNECTIONS, maxOutboundBytes: DEFAULT_MAX_OUTBOUND_BYTES,
-    drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS, maxInflight: DEFAULT_MAX_INFLIGHT,
+    drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS, maxInflight: DEFAULT_MAX_INFLIGHT, maxServerInflight: DEFAULT_MAX_SERVER_INFLIGHT,
     syncPage: DEFAULT_SYNC_PAGE, scryptLogN: DEFAULT_SCRYPT_LOG_N,
     scryptConcurrency: DEFAULT_SCRYPT_CONCURRENCY, tokenTtlMs: DEFAULT_TOKEN_TTL_MS,
     presenceTtlMs: DEFAULT_PRESENCE_TTL_MS, logLevel: 'info',
@@ -203,7 +211,7 @@ const INT_RANGES: Partial<Record<keyof ServerOptions, [number, number]>> = {
   heartbeatMs: [100, 3_600_000], partialFrameTimeoutMs: [100, 600_000],
   maxFrameBytes: [64, 16 * 1024 * 1024], maxBodyBytes: [1, 16 * 1024 * 1024],
   maxConnections: [1, 1_000_000], maxOutboundBytes: [1024, 1024 * 1024 * 1024],
-  drainTimeoutMs: [100, 600_000], maxInflight: [1, 1_000_000], syncPage: [1, 10_000],
+  drainTimeoutMs: [100, 600_000], maxInflight: [1, 1_000_000], maxServerInflight: [0, 1_000_000], syncPage: [1, 10_000],
   scryptLogN: [4, 20], scryptConcurrency: [1, 64], tokenTtlMs: [1000, 365 * 24 * 3600 * 1000],
   presenceTtlMs: [1000, 3_600_000], msgRate: [0, 10_000_000], msgBurst: [1, 10_000_000],
   rateLimitGraceMs: [0, 3_600_000], connectRate: [0, 1_000_000], connectBurst: [1, 1_000_000],

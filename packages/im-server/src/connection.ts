@@ -13,6 +13,7 @@ import {
 } from '@hxim/im-common';
 import { TokenBucket } from './limits/token-bucket';
 import { RetryLaterError, retryAfterOf } from './limits/retry-later';
+import type { InflightGate } from './limits/inflight-gate';
 import type { Backlogged, FrameScheduler } from './scheduler';
 import type { Stats } from './stats';
 
@@ -43,6 +44,8 @@ export interface ConnectionHost {
   readonly stats: Stats;
   /** The fair share of event-loop time for frame handling. */
   readonly scheduler: FrameScheduler;
+  /** The server-wide bound on requests awaiting a backend. */
+  readonly gate: InflightGate;
 }
 
 /** Why reading is paused; reading resumes when no reason is left. */
@@ -57,6 +60,8 @@ export const Pause = {
   DRAIN: 8,
   /** Frames already read wait for their turn (scheduler.ts). */
   BACKLOG: 16,
+  /** The whole server is at its in-flight limit (limits/inflight-gate.ts). */
+  SERVER_INFLIGHT: 32,
 } as const;
 
 /** Milliseconds a closing socket may take to flush before it is destroyed. */
@@ -380,11 +385,13 @@ export class Connection implements Backlogged {
   /** Marks a request as waiting on a backend; pauses reading past the limit. */
   beginWork(): void {
     if (++this.inflight >= this.host.limits.maxInflight) this.pauseReading(Pause.INFLIGHT);
+    this.host.gate.enter(this);
   }
 
   /** Ends {@link beginWork}; resumes reading below the limit. */
   endWork(): void {
     if (--this.inflight < this.host.limits.maxInflight) this.resumeReading(Pause.INFLIGHT);
+    this.host.gate.leave();
   }
 
   /** @internal The socket's 'close' listener. */
@@ -394,6 +401,7 @@ export class Connection implements Backlogged {
     if (this.state === 'closed') return;
     if (this.state !== 'closing') this.closeReason ||= 'peer closed';
     this.state = 'closed';
+    this.host.gate.forget(this);
     this.host.onClose(this);
   }
 }

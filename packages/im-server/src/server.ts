@@ -11,7 +11,7 @@ import { ChatBatcher, ConversationService, CursorBatcher, FriendService, GroupSe
 import type { Bus, Health, Presence } from './cluster/ports';
 import { createCluster, MemoryBusHub } from './cluster';
 import { parseOptions, type ServerOptions } from './config';
-import { Connection, type ConnectionHost, type ConnectionLimits } from './connection';
+import { Connection, Pause, type ConnectionHost, type ConnectionLimits } from './connection';
 import type { ServerContext } from './context';
 import { Dispatcher } from './dispatcher';
 import { drain } from './drain';
@@ -20,6 +20,7 @@ import { PasswordHasher } from './auth/password';
 import { AdminServer } from './admin/http';
 import { HealthChecker, type HealthReport } from './admin/health';
 import { Metrics, timeChats } from './admin/metrics';
+import { InflightGate } from './limits/inflight-gate';
 import { LoginThrottle } from './limits/login-throttle';
 import { ClientListener, loadTls, type ListenerHost } from './listener';
 import { createLogger } from './logger';
@@ -48,6 +49,8 @@ export class ImServer extends EventEmitter implements ConnectionHost, ListenerHo
   readonly limits: ConnectionLimits;
   /** Fair per-iteration frame handling across connections. */
   readonly scheduler = new FrameScheduler();
+  /** @internal ConnectionHost: the server-wide in-flight bound. */
+  readonly gate: InflightGate;
   /** Prometheus metrics (served on the admin port when enabled). */
   readonly metrics: Metrics;
   /** Backend health (served as /healthz when the admin port is enabled). */
@@ -73,6 +76,7 @@ export class ImServer extends EventEmitter implements ConnectionHost, ListenerHo
       maxFrameBytes: opts.maxFrameBytes, maxOutboundBytes: opts.maxOutboundBytes, maxInflight: opts.maxInflight,
       msgRate: opts.msgRate, msgBurst: opts.msgBurst, rateLimitGraceMs: opts.rateLimitGraceMs,
     };
+    this.gate = new InflightGate(opts.maxServerInflight, Pause.SERVER_INFLIGHT);
     this.throttle = new LoginThrottle({
       perAccount: opts.loginFailuresPerAccount, perAddress: opts.loginFailuresPerAddress, windowMs: opts.loginFailureWindowMs,
     });
@@ -92,7 +96,7 @@ export class ImServer extends EventEmitter implements ConnectionHost, ListenerHo
     this.metrics = new Metrics({
       stats: this.stats, connections: () => this.connections.size, sessions: () => this.sessions.size,
       draining: () => this.draining, chats, cursors, presence, bus, throttle: this.throttle, health: this.health,
-      scheduler: this.scheduler,
+      scheduler: this.scheduler, gate: this.gate,
     });
     this.ctx = {
       opts, instanceId: opts.instanceId, log, store, presence, router, sessions: this.sessions, stats: this.stats,

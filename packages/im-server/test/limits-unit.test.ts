@@ -8,6 +8,7 @@ import { parseOptions } from '../src';
 import { TokenBucket } from '../src/limits/token-bucket';
 import { LoginThrottle } from '../src/limits/login-throttle';
 import { RetryLaterError } from '../src/limits/retry-later';
+import { InflightGate } from '../src/limits/inflight-gate';
 
 test('token bucket: burst at once, then the rate; debt is paid back before more is allowed', () => {
   const b = new TokenBucket(100, 10, 0);
@@ -71,4 +72,34 @@ test('the new options are validated and named', () => {
   assert.throws(() => parseOptions({ tlsCert: 'a.pem' }), /"tlsCert" and "tlsKey" go together/);
   assert.throws(() => parseOptions({ loginFailureWindowMs: 10 }), /option "loginFailureWindowMs"/);
   assert.throws(() => parseOptions({ shutdownGraceMs: 0 }), /option "shutdownGraceMs"/);
+});
+
+test('in-flight gate: pauses each submitting connection at the bound, resumes all below three quarters', () => {
+  const PAUSE = 32;
+  const conn = (name: string) => {
+    const c = { name, paused: 0, pauseReading: (r: number) => { c.paused |= r; }, resumeReading: (r: number) => { c.paused &= ~r; } };
+    return c;
+  };
+  const g = new InflightGate(8, PAUSE);
+  const [a, b] = [conn('a'), conn('b')];
+  for (let i = 0; i < 7; i++) g.enter(a);
+  assert.equal(a.paused, 0, 'below the bound nobody pauses');
+  g.enter(a);
+  g.enter(b);
+  assert.equal(a.paused, PAUSE);
+  assert.equal(b.paused, PAUSE);
+  assert.equal(g.pausedConnections, 2);
+  for (let i = 0; i < 3; i++) g.leave(); // 6 in flight: not below 6
+  assert.equal(a.paused, PAUSE, 'hysteresis: still paused at three quarters');
+  g.leave(); // 5
+  assert.deepEqual([a.paused, b.paused, g.pausedConnections, g.pauses], [0, 0, 0, 2]);
+  g.enter(a);
+  g.enter(a);
+  g.enter(a); // 8 again
+  g.forget(a);
+  assert.equal(g.pausedConnections, 0, 'a closed connection is not kept');
+  assert.equal(new InflightGate(0, PAUSE).limit, 0);
+  const off = new InflightGate(0, PAUSE);
+  for (let i = 0; i < 100; i++) off.enter(b);
+  assert.equal(off.pausedConnections, 0, '0 disables the gate');
 });

@@ -6,11 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeFrame, MessageType } from '@hxim/im-common';
+import { AckKind, encodeFrame, MessageType } from '@hxim/im-common';
 import type { ImServer, ServerOptions } from '../src';
 import { RawClient } from './helpers/raw-client';
 import { startTestServer } from './helpers/server';
-import { register, uname } from './helpers/modern';
+import { login, register, uname } from './helpers/modern';
 
 function header(len: number, type: number): Buffer {
   const h = Buffer.alloc(8);
@@ -206,5 +206,31 @@ test('failed logins are throttled per account and per address, with retryAfterMs
     assert.equal((await c.next(MessageType.ERROR)).code, 'LOGIN_THROTTLED');
     c.destroy();
     assert.equal(srv.stats.loginsThrottled, 3);
+  });
+});
+
+test('server-wide in-flight bound: submitting connections pause at it and resume; every chat is stored and acked', async () => {
+  await withServer({ auth: 'open', maxServerInflight: 4 }, async (srv) => {
+    const N = 150;
+    const peers = [await login(srv.port, { userId: 8101 }), await login(srv.port, { userId: 8102 })];
+    // Both write every chat at once, far past the bound of 4 requests in flight server-wide.
+    peers.forEach(({ c }, i) => {
+      const to = 8102 - i;
+      c.sendRaw(Buffer.concat(Array.from({ length: N }, (_, k) =>
+        encodeFrame(MessageType.CHAT, { id: `gate-${i}-${k}`, receiveId: to, msgBody: Buffer.from(`m${k}`) }))));
+    });
+    for (const [i, { c }] of peers.entries()) {
+      const seqs: number[] = [];
+      for (let k = 0; k < N; k++) {
+        const ack = await c.next(MessageType.ACK, (a) => a.kind === AckKind.STORED, 10_000);
+        assert.equal(ack.clientMsgId, `gate-${i}-${k}`, 'acks in send order');
+        seqs.push(ack.seq);
+      }
+      assert.equal(new Set(seqs).size, N);
+    }
+    assert.ok(srv.gate.pauses > 0, 'the bound was reached and paused a sender');
+    assert.equal(srv.gate.inflight, 0);
+    assert.equal(srv.gate.pausedConnections, 0, 'every paused connection was resumed');
+    for (const { c } of peers) c.destroy();
   });
 });

@@ -15,6 +15,7 @@ import { MESSAGE_NAMES, type MessageTypeCode } from '@hxim/im-common';
 import type { ChatBatcher, ChatStore, CursorBatcher } from '@hxim/business';
 import type { Bus, Presence } from '../cluster/ports';
 import type { LoginThrottle } from '../limits/login-throttle';
+import type { InflightGate } from '../limits/inflight-gate';
 import type { FrameScheduler } from '../scheduler';
 import type { Stats } from '../stats';
 import type { HealthChecker } from './health';
@@ -32,6 +33,7 @@ export interface MetricsSource {
   throttle: LoginThrottle;
   health: HealthChecker;
   scheduler: FrameScheduler;
+  gate: InflightGate;
 }
 
 const TYPE_NAMES: Array<[number, string]> = Object.entries(MESSAGE_NAMES)
@@ -99,6 +101,9 @@ export class Metrics {
     counter('hxim_frames_deferred_total', 'Frames handled in a later event-loop turn to share time fairly (scheduler.ts).',
       () => src.scheduler.deferred);
     gauge('hxim_backlogged_connections', 'Connections with frames waiting for their turn.', () => src.scheduler.waiting);
+    gauge('hxim_server_inflight', 'Requests awaiting a backend, server-wide (limits/inflight-gate.ts).', () => src.gate.inflight);
+    gauge('hxim_gate_paused_connections', 'Connections not read because the server is at --max-server-inflight.', () => src.gate.pausedConnections);
+    counter('hxim_gate_pauses_total', 'Times a connection was paused at --max-server-inflight.', () => src.gate.pauses);
     counter('hxim_bus_publish_errors_total', 'Failed cross-instance publishes (recipients catch up by seq).', () => s.publishErrors);
     // Queues.
     gauge('hxim_store_queue_depth', 'Chats waiting for a store batch.', () => src.chats.queued);
