@@ -120,7 +120,7 @@ export const FriendListKind = { FRIENDS: 0, RECEIVED: 1, SENT: 2, BLOCKED: 3 } a
 /** Notification.NoticeKind */
 export const NoticeKind = {
   NOTICE_NONE: 0, FRIEND_APPLY: 1, FRIEND_ACCEPTED: 2, FRIEND_REJECTED: 3, FRIEND_REMOVED: 4,
-  READ_RECEIPT: 5, UNREAD_CHANGED: 6,
+  READ_RECEIPT: 5, UNREAD_CHANGED: 6, GROUP_APPLY: 7,
 } as const;
 
 /** A user in friend lists and friend responses. */

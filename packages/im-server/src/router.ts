@@ -3,9 +3,28 @@
  * instances through the bus, one envelope per target instance (never a broadcast: seed.md §9.5).
  *
  * A frame is encoded once by the caller and the same bytes are written to every connection.
- * Remote locations are looked up in batches: every delivery of one event-loop turn shares one
- * presence lookup. A failed publish loses nothing: the message is stored, and the recipient
- * gets it by seq on its next catch-up (DESIGN.md "The broker is a transport, not the store").
+ * Remote targets are found once per event-loop turn, for every delivery of that turn, in one of
+ * two ways:
+ *  - a delivery to few users (1:1 chats, small groups): their locations are looked up in Redis
+ *    (one pipelined lookup per turn) and each instance holding one of them gets one envelope;
+ *  - a delivery to many users (at least {@link WIDE_DELIVERY_MIN_USERS}: a big group) skips the
+ *    per-user lookup. Every other LIVE instance of the registry gets one envelope with the whole
+ *    user list, and writes to those of the users it holds, from its own session table (each
+ *    instance is the authority on its own connections). Nothing about locations is cached, so no
+ *    login, logout, kick or instance death can make it stale. The registry is read per turn (two
+ *    Redis commands instead of one HGETALL per member); an instance enters it before its first
+ *    login registers (server.ts heartbeats right after binding, on the same Redis connection the
+ *    logins' registrations use) and leaves it when it stops or its heartbeat expires. To save the
+ *    read's round trip, the instances of the previous read get the envelope at once, before the
+ *    local writes; the read then adds any instance that joined since (none gets two). If the
+ *    read fails, the previous list is used (an envelope to a dead instance waits in its queue or
+ *    is dropped by the broker; clients dedup by seq). An instance holding none of the users
+ *    ignores the envelope; a big group has members everywhere, so this costs little.
+ * A failed lookup or publish is retried ({@link ROUTE_RETRY_DELAYS_MS}); pushes are at least
+ * once, and clients drop duplicates and reorder by seq. Only after the last retry is a push given
+ * up, logged as an error: the message is stored, and the recipient gets it by seq on its next
+ * catch-up, or from a gap fill when the next message of the conversation arrives (DESIGN.md "The
+ * broker is a transport, not the store").
  */
 import type { Logger } from 'pino';
 import { ChatKind, decodeBody, ImError, MessageType, SEED_MAX_TYPE } from '@hxim/im-common';
@@ -39,10 +58,29 @@ interface PendingDelivery {
   frame: Buffer;
   userIds: readonly number[];
   exceptConnId: string;
+  /** For the log when a push is given up ('' and 0 for frames that are not chats). */
+  convId: string;
+  seq: number;
+  /** Instances a wide delivery was already published to (from the last registry read). */
+  sentTo: readonly string[] | null;
 }
 
 /** Most one warning per this interval per kind while a backend is down (the rest are counted). */
 export const ROUTE_WARN_EVERY_MS = 5000;
+
+/**
+ * A delivery to at least this many users goes to every live instance instead of looking up each
+ * user's location (see the file comment). Below it, a lookup is cheap and spares the instances
+ * holding none of the users; above it, a group almost surely has members on every instance.
+ */
+export const WIDE_DELIVERY_MIN_USERS = 128;
+
+/**
+ * Delays before the retries of a failed presence lookup or publish, in ms: one retry per entry,
+ * then the push is given up (about 1.3 s after the first failure, longer than a Redis command
+ * timeout, shorter than a client's patience).
+ */
+export const ROUTE_RETRY_DELAYS_MS: readonly number[] = [50, 250, 1000];
 
 /**
  * Logs a repeated warning at most once per interval, with how many were suppressed: during a
@@ -52,7 +90,7 @@ class WarnLimiter {
   private last = 0;
   private suppressed = 0;
 
-  constructor(private readonly log: Logger, private readonly msg: string) {}
+  constructor(private readonly log: Logger, private readonly msg: string, private readonly level: 'warn' | 'error' = 'warn') {}
 
   warn(fields: Record<string, unknown>): void {
     const now = Date.now();
@@ -60,7 +98,7 @@ class WarnLimiter {
       this.suppressed++;
       return;
     }
-    this.log.warn({ ...fields, suppressed: this.suppressed }, this.msg);
+    this.log[this.level]({ ...fields, suppressed: this.suppressed }, this.msg);
     this.last = now;
     this.suppressed = 0;
   }
@@ -72,10 +110,15 @@ export class Router {
   private scheduled = false;
   private readonly lookupWarn: WarnLimiter;
   private readonly publishWarn: WarnLimiter;
+  private readonly lostWarn: WarnLimiter;
+  /** Instance ids of the last successful registry read (the fallback when a read fails). */
+  private lastInstances: readonly string[] | null = null;
 
   constructor(private readonly deps: RouterDeps) {
-    this.lookupWarn = new WarnLimiter(deps.log, 'presence lookup failed; recipients on other instances will catch up by seq');
-    this.publishWarn = new WarnLimiter(deps.log, 'bus publish failed; recipients will catch up by seq');
+    this.lookupWarn = new WarnLimiter(deps.log, 'presence lookup failed; retrying');
+    this.publishWarn = new WarnLimiter(deps.log, 'bus publish failed; retrying');
+    this.lostWarn = new WarnLimiter(deps.log,
+      'live push given up after retries; its recipients on other instances get it by seq at their next catch-up or gap fill', 'error');
   }
 
   /**
@@ -83,13 +126,22 @@ export class Router {
    * `convId`/`seq` describe the frame (for seed-mode auto-acks).
    */
   deliver(frame: Buffer, userIds: readonly number[], exceptConnId: string, convId: string, seq: number): void {
-    this.deliverLocal(frame, userIds, exceptConnId, convId, seq);
-    if (!this.deps.clustered) return;
-    this.pending.push({ frame, userIds, exceptConnId });
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => void this.flushRemote());
+    if (this.deps.clustered) {
+      const d: PendingDelivery = { frame, userIds, exceptConnId, convId, seq, sentTo: null };
+      // A wide delivery goes to the instances of the last registry read at once, before the local
+      // writes (which take a while for a big group): the other instances write in parallel. The
+      // registry read of this turn then adds any instance that has joined since.
+      if (userIds.length >= WIDE_DELIVERY_MIN_USERS && this.lastInstances) {
+        d.sentTo = this.lastInstances;
+        for (const inst of this.lastInstances) this.publish(inst, d, userIds);
+      }
+      this.pending.push(d);
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flushRemote());
+      }
     }
+    this.deliverLocal(frame, userIds, exceptConnId, convId, seq);
   }
 
   /** Writes a frame to local connections of the users. */
@@ -141,18 +193,26 @@ export class Router {
     });
   }
 
+  /** Sends one turn's deliveries to the other instances. Never rejects. */
   private async flushRemote(): Promise<void> {
     this.scheduled = false;
     const batch = this.pending;
     this.pending = [];
+    const narrow: PendingDelivery[] = [];
+    const wide: PendingDelivery[] = [];
+    for (const d of batch) (d.userIds.length >= WIDE_DELIVERY_MIN_USERS ? wide : narrow).push(d);
+    await Promise.all([this.routeByLocation(narrow), this.routeToEveryInstance(wide)]);
+  }
+
+  /** Looks up the users' locations, then one envelope per instance holding any of them. */
+  private async routeByLocation(batch: readonly PendingDelivery[]): Promise<void> {
+    if (batch.length === 0) return;
     const users = new Set<number>();
     for (const d of batch) for (const u of d.userIds) users.add(u);
-    let locs: Map<number, Location[]>;
-    try {
-      locs = await this.deps.presence.lookup([...users]);
-    } catch (err) {
-      this.lookupWarn.warn({ err: String(err) });
-      this.deps.onPublishError?.(err);
+    const ids = [...users];
+    const locs = await this.retrying(() => this.deps.presence.lookup(ids), this.lookupWarn, {});
+    if (!locs) {
+      for (const d of batch) this.giveUp(d, 'presence lookup', '');
       return;
     }
     const self = this.deps.instanceId;
@@ -168,14 +228,71 @@ export class Router {
           if (list[list.length - 1] !== uid) list.push(uid);
         }
       }
-      for (const [inst, userIds] of byInstance) {
-        this.deps.bus
-          .publish(inst, { kind: 'deliver', origin: self, userIds, exceptConnId: d.exceptConnId, frame: d.frame })
-          .catch((err: unknown) => {
-            this.publishWarn.warn({ err: String(err), target: inst });
-            this.deps.onPublishError?.(err);
-          });
+      for (const [inst, userIds] of byInstance) this.publish(inst, d, userIds);
+    }
+  }
+
+  /** One envelope per other live instance, carrying every user (see the file comment). */
+  private async routeToEveryInstance(batch: readonly PendingDelivery[]): Promise<void> {
+    if (batch.length === 0) return;
+    const targets = await this.liveInstances();
+    if (!targets) {
+      for (const d of batch) this.giveUp(d, 'instance registry read', '');
+      return;
+    }
+    for (const d of batch) {
+      for (const inst of targets) if (!d.sentTo?.includes(inst)) this.publish(inst, d, d.userIds);
+    }
+  }
+
+  /** The other live instances: a registry read, else the last list read, else (retried) null. */
+  private async liveInstances(): Promise<readonly string[] | null> {
+    const self = this.deps.instanceId;
+    const read = async (): Promise<string[]> =>
+      (await this.deps.presence.instances()).map((i) => i.instanceId).filter((id) => id !== self);
+    if (this.lastInstances) {
+      try {
+        return (this.lastInstances = await read());
+      } catch (err) {
+        this.lookupWarn.warn({ err: String(err), op: 'instances', fallback: this.lastInstances.length });
+        return this.lastInstances;
       }
     }
+    const got = await this.retrying(read, this.lookupWarn, { op: 'instances' });
+    if (got) this.lastInstances = got;
+    return got ?? null;
+  }
+
+  /** Publishes one delivery to one instance, retried; never rejects. */
+  private publish(inst: string, d: PendingDelivery, userIds: readonly number[]): void {
+    const env: Envelope = {
+      kind: 'deliver', origin: this.deps.instanceId, userIds: userIds as number[], exceptConnId: d.exceptConnId, frame: d.frame,
+    };
+    void this.retrying(() => this.deps.bus.publish(inst, env).then(() => true), this.publishWarn, { target: inst })
+      .then((ok) => { if (!ok) this.giveUp(d, 'bus publish', inst); });
+  }
+
+  /**
+   * Runs `op`, retrying after each of {@link ROUTE_RETRY_DELAYS_MS} when it rejects; resolves
+   * with its result, or undefined once every attempt failed. Every failure is counted.
+   */
+  private async retrying<T>(op: () => Promise<T>, warn: WarnLimiter, fields: Record<string, unknown>): Promise<T | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await op();
+      } catch (err) {
+        this.deps.onPublishError?.(err);
+        if (attempt >= ROUTE_RETRY_DELAYS_MS.length) {
+          warn.warn({ ...fields, err: String(err), attempts: attempt + 1 });
+          return undefined;
+        }
+        warn.warn({ ...fields, err: String(err), attempt: attempt + 1 });
+        await new Promise((r) => setTimeout(r, ROUTE_RETRY_DELAYS_MS[attempt]).unref());
+      }
+    }
+  }
+
+  private giveUp(d: PendingDelivery, step: string, target: string): void {
+    this.lostWarn.warn({ step, target, convId: d.convId, seq: d.seq, users: d.userIds.length });
   }
 }

@@ -8,10 +8,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { AckKind, ChatKind, GroupOp, MessageType, type ChatMessage, type GroupResponse } from '@hxim/im-common';
+import { AckKind, ChatKind, GroupOp, MessageType, NoticeKind, type ChatMessage, type GroupResponse } from '@hxim/im-common';
+import { GroupRole } from '@hxim/business';
 import { MemoryBusHub } from '../src/cluster';
 import type { ImServer } from '../src';
-import { newUser, rejectsWith, relogin, request, type User } from './helpers/business';
+import { newUser, nextNotice, rejectsWith, relogin, request, type User } from './helpers/business';
 import { login } from './helpers/modern';
 import type { RawClient } from './helpers/raw-client';
 import { startTestServer } from './helpers/server';
@@ -147,6 +148,25 @@ describe('groups on one instance', () => {
     await rejectsWith(groupOp(o!, GroupOp.APPROVE, { groupId: g.groupId, userId: y!.id }), 'GROUP_FULL');
     await groupOp(o!, GroupOp.REJECT, { groupId: g.groupId, userId: y!.id });
     for (const u of [o!, x!, y!]) u.c.destroy();
+  });
+
+  it('a join application notifies the owner and the admins (stored until acked), not plain members', async () => {
+    const [o, ad, m, x] = await Promise.all(['no', 'nad', 'nm', 'nx'].map((t) => newUser(srv.port, t))) as User[];
+    const g = (await groupOp(o!, GroupOp.CREATE, { name: 'desk', members: ids(ad!.id, m!.id) })).group!;
+    await groupOp(o!, GroupOp.SET_ROLE, { groupId: g.groupId, userId: ad!.id, role: GroupRole.ADMIN });
+    m!.c.destroy(); // offline: would get it at login if it were a decider
+    const ap = await groupOp(x!, GroupOp.APPLY, { groupId: g.groupId, message: 'let me in' });
+    for (const u of [o!, ad!]) {
+      const n = await nextNotice(u.c, NoticeKind.GROUP_APPLY);
+      assert.deepEqual([n.fromUserId, n.fromUserName, n.applyId, n.convId, n.message], [x!.id, x!.name, ap.applyId, `g:${g.groupId}`, 'let me in']);
+      assert.ok(n.noticeId > 0);
+    }
+    const back = await relogin(srv.port, m!);
+    const o2 = await relogin(srv.port, o!, 2); // not acked yet: re-sent at login
+    assert.equal((await nextNotice(o2.c, NoticeKind.GROUP_APPLY)).applyId, ap.applyId);
+    await sleep(200);
+    assert.deepEqual(back.c.frames.filter((f) => f.type === MessageType.NOTIFICATION), [], 'a plain member is not asked');
+    for (const u of [o!, ad!, x!, back, o2]) u.c.destroy();
   });
 });
 

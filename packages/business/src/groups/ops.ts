@@ -9,7 +9,9 @@
  * The SYSTEM message of a change locks the conversation row too, in the same order as appends
  * (conversation rows after nothing else), so it gets the next seq without a gap.
  */
-import { ChatKind, groupConvId, RequestError } from '@hxim/im-common';
+import { ChatKind, groupConvId, NoticeKind, RequestError } from '@hxim/im-common';
+import type { StoredNotice } from '../friends/ports';
+import { INSERT_NOTICE_SQL } from '../friends/queries';
 import type { StoredChat } from '../ports';
 import { GroupRole, MAX_GROUP_NAME_CHARS, type GroupApplication, type GroupChange, type GroupMemberRow, type GroupRow, type SystemEvent } from './ports';
 
@@ -312,7 +314,27 @@ export function* applyToGroup(d: GroupDialect, userId: number, groupId: number, 
   if (pending.length > 0) throw new RequestError('APPLY_PENDING', `you already applied to group ${groupId}`);
   const r = yield* run(`INSERT INTO friend_apply (applicant_id, target_id, apply_type, apply_status, apply_message, created_at, updated_at)
     VALUES (?, ?, ?, 0, ?, ?, ?)`, [userId, groupId, APPLY_JOIN_GROUP, message, now, now]);
-  return { group: g, added: [], removed: [], system: null, notify: [], applyId: r.insertId };
+  const notices = yield* noticeDeciders(groupId, userId, r.insertId, message, now);
+  return { group: g, added: [], removed: [], system: null, notify: [], applyId: r.insertId, notices };
+}
+
+/** Stores a GROUP_APPLY notice for the owner and each admin: they decide applications. */
+function* noticeDeciders(groupId: number, applicantId: number, applyId: number, message: string, now: number): GroupOp<StoredNotice[]> {
+  const deciders = yield* all('SELECT user_id FROM group_member WHERE group_id = ? AND member_role >= ? ORDER BY user_id',
+    [groupId, GroupRole.ADMIN]);
+  const named = yield* all('SELECT user_name FROM user_account WHERE user_id = ?', [applicantId]);
+  const fromUserName = named.length ? String(named[0]!.user_name) : '';
+  const convId = groupConvId(groupId);
+  const out: StoredNotice[] = [];
+  for (const row of deciders) {
+    const userId = Number(row.user_id);
+    const n = yield* run(INSERT_NOTICE_SQL, [userId, NoticeKind.GROUP_APPLY, applicantId, applyId, convId, message, now]);
+    out.push({
+      noticeId: n.insertId, userId, kind: NoticeKind.GROUP_APPLY, fromUserId: applicantId, fromUserName, refId: applyId, convId,
+      body: message, createdAt: now,
+    });
+  }
+  return out;
 }
 
 /** See GroupStore.decide. */

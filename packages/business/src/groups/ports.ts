@@ -6,6 +6,7 @@
  * 1:1 (DESIGN.md "A group message is stored once"). Membership changes write a SYSTEM chat
  * (sender 0, body JSON, see {@link SystemEvent}) into the group's history in the same transaction.
  */
+import type { StoredNotice } from '../friends/ports';
 import type { StoredChat } from '../ports';
 
 /** Member roles (GroupMember.role on the wire). */
@@ -60,6 +61,11 @@ export interface GroupChange {
   notify: number[];
   /** Join applications: the application id. */
   applyId: number;
+  /**
+   * Notices stored in the same transaction, to push now (they are also re-sent at login until
+   * acked): a join application gives the owner and every admin a GROUP_APPLY notice.
+   */
+  notices?: StoredNotice[];
 }
 
 /** A pending join application (friend_apply with apply_type 1, target_id = the group). */

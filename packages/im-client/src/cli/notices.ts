@@ -27,6 +27,11 @@ export function formatNotification(n: Notification): string | null {
       return `${at} ${from} removed you from their friends`;
     case NoticeKind.READ_RECEIPT:
       return `${at} ${from} read your messages up to #${n.seq} in ${n.convId}`;
+    case NoticeKind.GROUP_APPLY: {
+      const note = n.message ? `: "${sanitize(n.message)}"` : '';
+      const gid = n.convId.slice(2);
+      return `${at} ${from} asks to join group ${gid}${note} — /group approve ${gid} ${n.fromUserId} or /group reject ${gid} ${n.fromUserId}`;
+    }
     case NoticeKind.UNREAD_CHANGED:
       return `${at} ${n.convId} read on another device: ${n.unread} unread there, ${n.totalUnread} in total`;
     default:

@@ -13,6 +13,7 @@ import type { Connection } from '../connection';
 import type { ServerContext } from '../context';
 import { chatFrame } from '../chat-frame';
 import { defineHandler } from './handler';
+import { pushNotices } from './notify';
 
 /** Runs `fn` as backend work of the connection (reading pauses past maxInflight). */
 async function work(conn: Connection, fn: () => Promise<void>): Promise<void> {
@@ -94,6 +95,7 @@ function handleGroup(ctx: ServerContext, conn: Connection, msg: GroupRequest): P
       applyId: c.applyId, seq: c.system?.seq ?? 0,
     });
     pushSystem(ctx, c);
+    if (c.notices) pushNotices(ctx, c.notices); // a join application: the owner and admins
   });
 }
 

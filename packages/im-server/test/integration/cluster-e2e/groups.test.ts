@@ -12,6 +12,7 @@ import type { ImServer } from '../../../src';
 import { createCluster, silentLogger, type Bus, type Envelope, type Health } from '../../../src/cluster';
 import { newUser, relogin, request, type User } from '../../helpers/business';
 import type { RawClient } from '../../helpers/raw-client';
+import { WIDE_DELIVERY_MIN_USERS } from '../../../src/router';
 import { AMQP_URL, REDIS_URL, retrying, sleep, TestCluster } from './helpers';
 
 const cluster = new TestCluster('groups');
@@ -95,4 +96,31 @@ it('fan-out over RabbitMQ: exactly once per connection, one envelope per instanc
   await sleep(300);
   assert.deepEqual(groupChats(kicked.c, g.groupId).filter((m) => m.msgType !== ChatKind.SYSTEM), [], 'a kicked member gets nothing more');
   for (const u of [...conns, back]) u.c.destroy();
+});
+
+it('a big group skips the location lookups: one envelope with every member to each other instance, exactly once per member', async () => {
+  const n = WIDE_DELIVERY_MIN_USERS + 5;
+  const users: User[] = [];
+  for (let i = 0; i < n; i += 15) {
+    users.push(...await Promise.all(Array.from({ length: Math.min(15, n - i) }, (_, k) => newUser(srv[(i + k) % 3]!.port, `wg${i + k}`))));
+  }
+  const owner = users[0]!;
+  const g = (await groupOp(owner, GroupOp.CREATE, { name: 'wide', members: users.slice(1).map((u) => ({ userId: u.id })) })).group!;
+  assert.equal(g.memberCount, n);
+  for (const u of users) await u.c.next(MessageType.CHAT, (m) => m.groupId === g.groupId && m.msgType === ChatKind.SYSTEM, 10_000);
+  for (const s of seen) s.length = 0;
+  const N = 5;
+  for (let i = 0; i < N; i++) owner.c.send(MessageType.CHAT, { id: `w${i}`, groupId: g.groupId, msgBody: Buffer.from(`w${i}`) });
+  for (const u of users.slice(1)) {
+    for (let i = 0; i < N; i++) await u.c.next(MessageType.CHAT, (m) => m.id === `w${i}`, 10_000);
+  }
+  await sleep(300);
+  for (const u of users.slice(1)) assert.deepEqual(groupChats(u.c, g.groupId).map((m) => m.id), [], 'exactly once per member');
+  const delivers = seen.map((s) => s.filter((e) => e.kind === 'deliver'));
+  assert.equal(delivers[0]!.length, 0, 'the sender\'s instance writes locally');
+  for (const i of [1, 2]) {
+    assert.equal(delivers[i]!.length, N, `instance ${i}: one envelope per message`);
+    for (const e of delivers[i]!) if (e.kind === 'deliver') assert.equal(e.userIds.length, n, 'the whole member list');
+  }
+  for (const u of users) u.c.destroy();
 });

@@ -1,0 +1,168 @@
+/**
+ * The router's cross-instance path (issue 5): two routers on one in-process cluster (the real
+ * memory presence and bus), with session tables of recording connections. A failed presence
+ * lookup, registry read or publish is retried instead of silently dropping the live push (a
+ * 10,000-member bench run once stalled on such a drop); a push given up after every retry is
+ * logged as an error; a wide delivery (a big group) sends one envelope per other live instance
+ * without looking up any member's location. Bounded: every wait has a deadline.
+ */
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { it } from 'node:test';
+import pino from 'pino';
+import { encodeFrame, MessageType } from '@hxim/im-common';
+import {
+  ClusterError, MemoryBus, MemoryBusHub, MemoryPresence, silentLogger, type Bus, type Envelope, type Health,
+  type InstanceInfo, type Location, type Presence,
+} from '../src/cluster';
+import type { Connection } from '../src/connection';
+import { ROUTE_RETRY_DELAYS_MS, Router, WIDE_DELIVERY_MIN_USERS } from '../src/router';
+import { SessionTable } from '../src/sessions';
+import { sleep, waitFor } from './cluster/helpers';
+
+/** Presence whose lookup and instances() fail the next `failLookups` / `failInstances` calls. */
+class FlakyPresence implements Presence {
+  failLookups = 0;
+  failInstances = 0;
+  lookups = 0;
+  constructor(private readonly inner: Presence) {}
+  get health(): Health { return this.inner.health; }
+  onHealth(l: (h: Health) => void): () => void { return this.inner.onHealth(l); }
+  register(loc: Location, ttl: number): Promise<Location | null> { return this.inner.register(loc, ttl); }
+  unregister(loc: Location): Promise<boolean> { return this.inner.unregister(loc); }
+  refresh(locs: readonly Location[], ttl: number): Promise<void> { return this.inner.refresh(locs, ttl); }
+  heartbeatInstance(info: InstanceInfo, ttl: number): Promise<void> { return this.inner.heartbeatInstance(info, ttl); }
+  removeInstance(id: string): Promise<void> { return this.inner.removeInstance(id); }
+  close(): Promise<void> { return this.inner.close(); }
+  async lookup(ids: readonly number[]): Promise<Map<number, Location[]>> {
+    this.lookups++;
+    if (this.failLookups > 0 && this.failLookups--) throw new ClusterError('redis', 'timeout', 'lookup timed out (injected)');
+    return this.inner.lookup(ids);
+  }
+  async instances(): Promise<InstanceInfo[]> {
+    if (this.failInstances > 0 && this.failInstances--) throw new ClusterError('redis', 'unavailable', 'registry read failed (injected)');
+    return this.inner.instances();
+  }
+}
+
+/** Bus whose publish fails the next `failPublishes` calls. */
+class FlakyBus implements Bus {
+  failPublishes = 0;
+  published: Array<{ target: string; env: Envelope }> = [];
+  constructor(private readonly inner: Bus) {}
+  get health(): Health { return this.inner.health; }
+  onHealth(l: (h: Health) => void): () => void { return this.inner.onHealth(l); }
+  start(id: string, h: (env: Envelope) => Promise<void>): Promise<void> { return this.inner.start(id, h); }
+  close(): Promise<void> { return this.inner.close(); }
+  async publish(target: string, env: Envelope): Promise<void> {
+    if (this.failPublishes > 0 && this.failPublishes--) throw new ClusterError('rabbitmq', 'timeout', 'confirm timed out (injected)');
+    this.published.push({ target, env });
+    return this.inner.publish(target, env);
+  }
+}
+
+/** A logged-in connection that records what it was pushed. */
+function conn(instance: string, userId: number): Connection & { got: Buffer[] } {
+  const got: Buffer[] = [];
+  return { id: `${instance}#${userId}`, userId, platform: 1, state: 'online', seedMode: false, got, push: (f: Buffer) => got.push(f) } as never;
+}
+
+interface Node { router: Router; sessions: SessionTable; presence: FlakyPresence; bus: FlakyBus; errors: string[] }
+
+type Conns = Map<number, Connection & { got: Buffer[] }>;
+
+/** Starts instance `i` on the hub: registered, with its users logged in (presence included). */
+async function addNode(hub: MemoryBusHub, conns: Conns, i: number, users: number[]): Promise<Node> {
+  const id = `rt${i}-${process.pid}`;
+  const sessions = new SessionTable();
+  const presence = new FlakyPresence(new MemoryPresence(hub.presence));
+  const bus = new FlakyBus(new MemoryBus(hub, { logger: silentLogger }));
+  const errors: string[] = [];
+  const sink = new Writable({ write(chunk, _enc, cb) { errors.push(String(chunk)); cb(); } });
+  const log = pino({ level: 'error' }, sink);
+  const router = new Router({ instanceId: id, sessions, presence, bus, clustered: true, log, onSeedDelivered: () => undefined });
+  await bus.start(id, (env) => router.handleEnvelope(env));
+  await presence.heartbeatInstance({ instanceId: id, advertise: 'x', pid: 1, startedAt: 1, users: users.length }, 60_000);
+  for (const u of users) {
+    const c = conn(id, u);
+    sessions.add(c);
+    conns.set(u, c);
+    await presence.register({ userId: u, platform: 1, instanceId: id, connId: c.id }, 60_000);
+  }
+  return { router, sessions, presence, bus, errors };
+}
+
+/** Instances on one new hub. */
+async function cluster(usersByInstance: number[][]): Promise<{ hub: MemoryBusHub; nodes: Node[]; conns: Conns }> {
+  const hub = new MemoryBusHub();
+  const conns: Conns = new Map();
+  const nodes: Node[] = [];
+  for (const [i, users] of usersByInstance.entries()) nodes.push(await addNode(hub, conns, i, users));
+  return { hub, nodes, conns };
+}
+
+const frame = (n: number): Buffer => encodeFrame(MessageType.CHAT, { id: `m${n}`, userId: 1, msgBody: Buffer.from('x'), seq: n, convId: 'g:1' });
+
+it('a failed presence lookup is retried: the remote recipient still gets its live push, once', async () => {
+  const { nodes, conns } = await cluster([[1], [2]]);
+  nodes[0]!.presence.failLookups = 1;
+  nodes[0]!.router.deliver(frame(1), [1, 2], '', 'g:1', 1);
+  await waitFor('the push to user 2 on the other instance', () => conns.get(2)!.got.length > 0, 5_000);
+  await sleep(50);
+  assert.equal(conns.get(2)!.got.length, 1);
+  assert.equal(conns.get(1)!.got.length, 1);
+  assert.equal(nodes[0]!.presence.lookups, 2, 'one failed lookup, one retry');
+});
+
+it('a failed publish is retried', async () => {
+  const { nodes, conns } = await cluster([[1], [2]]);
+  nodes[0]!.bus.failPublishes = 2;
+  nodes[0]!.router.deliver(frame(1), [2], '', 'g:1', 1);
+  await waitFor('the push to user 2', () => conns.get(2)!.got.length > 0, 5_000);
+  await sleep(50);
+  assert.equal(conns.get(2)!.got.length, 1);
+});
+
+it('a push given up after every retry is logged as an error with its conversation and seq', async () => {
+  const { nodes, conns } = await cluster([[1], [2]]);
+  nodes[0]!.presence.failLookups = ROUTE_RETRY_DELAYS_MS.length + 1;
+  nodes[0]!.router.deliver(frame(7), [1, 2], '', 'g:1', 7);
+  await waitFor('the error log', () => nodes[0]!.errors.length > 0, 5_000);
+  const line = JSON.parse(nodes[0]!.errors[0]!) as Record<string, unknown>;
+  assert.equal(line.convId, 'g:1');
+  assert.equal(line.seq, 7);
+  assert.equal(conns.get(2)!.got.length, 0);
+  assert.equal(conns.get(1)!.got.length, 1, 'local members are written at once');
+});
+
+it('a wide delivery: one envelope per other live instance, no per-member lookup, exactly once per member', async () => {
+  const n = WIDE_DELIVERY_MIN_USERS * 3;
+  const byInstance: number[][] = [[], [], []];
+  for (let u = 1; u <= n; u++) byInstance[u % 3]!.push(u);
+  const { nodes, conns } = await cluster(byInstance);
+  const all = Array.from({ length: n }, (_, i) => i + 1);
+  const sender = conns.get(3)!; // on instance 0
+  nodes[0]!.router.deliver(frame(1), all, sender.id, 'g:1', 1);
+  nodes[0]!.presence.failInstances = 1; // the second turn falls back to the registry list of the first
+  await sleep(10);
+  nodes[0]!.router.deliver(frame(2), all, sender.id, 'g:1', 2);
+  await waitFor('every member but the sender has both', () => all.every((u) => u === 3 || conns.get(u)!.got.length === 2), 5_000);
+  await sleep(50);
+  for (const u of all) assert.equal(conns.get(u)!.got.length, u === 3 ? 0 : 2, `user ${u}`);
+  assert.equal(nodes[0]!.presence.lookups, 0, 'no location lookup');
+  const targets = nodes[0]!.bus.published.map((p) => p.target).sort();
+  assert.deepEqual(targets, [`rt1-${process.pid}`, `rt1-${process.pid}`, `rt2-${process.pid}`, `rt2-${process.pid}`]);
+});
+
+it('a wide delivery reaches an instance that joined after the last registry read, once', async () => {
+  const n = WIDE_DELIVERY_MIN_USERS * 2;
+  const { hub, nodes, conns } = await cluster([[], Array.from({ length: n }, (_, i) => i + 1)]);
+  const all = Array.from({ length: n + 1 }, (_, i) => i + 1);
+  nodes[0]!.router.deliver(frame(1), all, '', 'g:1', 1); // reads the registry: instance 1 only
+  await waitFor('the first push', () => conns.get(1)!.got.length === 1, 5_000);
+  nodes.push(await addNode(hub, conns, 2, [n + 1])); // user n+1 logs in on a new instance
+  nodes[0]!.router.deliver(frame(2), all, '', 'g:1', 2);
+  await waitFor('the second push everywhere', () => all.every((u) => conns.get(u)!.got.length >= (u === n + 1 ? 1 : 2)), 5_000);
+  await sleep(50);
+  for (const u of all) assert.equal(conns.get(u)!.got.length, u === n + 1 ? 1 : 2, `user ${u}`);
+});
