@@ -249,6 +249,33 @@ const group = {
   },
 };
 
+/**
+ * The load tool's group scenario: 10 groups × 1,000 members on one instance, open loop at 20
+ * messages/s, with the per-(group, member) history check. Optional (--only group-load):
+ * bench/group-fanout.js gives the headline fan-out figures; this one adds latency percentiles
+ * under a steady rate, with every member acking DELIVERED as a client does.
+ */
+const groupLoad = {
+  id: 'group-load', heading: 'Group fan-out under the load tool (10 groups × 1,000 members)',
+  async run(ctx) {
+    const args = ['--groups', '10', '--group-size', '1000', '--rate', '20', '--duration', String(dur(ctx, 15)), '--warmup', '2'];
+    const { result: r, serverShown } = await freshRun(sqliteArgs(), 'group', args, 'group-10x1000');
+    const l = r.latency;
+    const rows = [
+      ['deliveries/s (20 messages/s × 999 members)', fig(r, 'deliveries/s'), '–'],
+      ['delivery p50 / p99 / p99.9 / max', `${ms(l.delivery.p50Ms)} / **${ms(l.delivery.p99Ms)}** / ${ms(l.delivery.p999Ms)} / ${ms(l.delivery.maxMs)}`, '–'],
+      ['last member of a message p50 / p99 / max', `${ms(l.lastMember.p50Ms)} / **${ms(l.lastMember.p99Ms)}** / ${ms(l.lastMember.maxMs)}`, '≤ 100 ms (10,000 members)'],
+      ['ack p99; server CPU-µs/delivery', `${ms(l.ack.p99Ms)}; ${M.cell(fig(r, 'server CPU-µs/delivery'))}`, '–'],
+      ['server / driver CPU (cores)', `${M.cell(fig(r, 'server CPU cores'))} / ${M.cell(fig(r, 'driver CPU cores'))}`, '–'],
+    ];
+    return sections([
+      M.table(['figure', 'measured', 'DESIGN.md target'], rows), '',
+      `- ${r.label}: ${M.historyLine(r.history)}${Object.keys(r.errors).length ? ` Errors: ${JSON.stringify(r.errors)}.` : ''} (${background(r)})`, '',
+      M.commands([...serverShown.map((x) => `${x} &`), r.shown]),
+    ]);
+  },
+};
+
 /** Every bench, in suite order. `default: false` ones run only with --only. */
 const BENCHES = [
   { ...codec, default: true },
@@ -259,6 +286,7 @@ const BENCHES = [
   { ...chatBench({ id: 'cross', heading: '1:1 across two instances (RabbitMQ + Redis, MySQL)', serverArgs: clusterArgs, scenario: 'cross', prepare: S.freshMysqlDb,
     openRates: [2000], targets: { closed: '≥ 10,000', open: { 2000: '≤ 20 ms' } } }), default: true },
   { ...group, default: true },
+  { ...groupLoad, default: false },
   { ...idleBench({ id: 'idle', heading: 'Idle memory per connection (~5,000)', instances: 1, connections: 5000, steps: '1000' }), default: true },
   // 100 more than the server's --max-connections (19,500): they must get a clean SERVER_FULL.
   { ...idleBench({ id: 'idle-full', heading: 'Idle, full size, one instance', instances: 1, connections: 19600, steps: '5000' }), default: true },

@@ -71,11 +71,15 @@ export class ChatTemplate {
   private readonly idOff: number;
   private readonly bodyOff: number;
 
-  /** @param receiveId the recipient user id  @param bodyBytes body size (≥ {@link STAMP_BYTES}) */
-  constructor(readonly runId: number, readonly sender: number, receiveId: number, bodyBytes: number) {
+  /**
+   * @param receiveId the recipient user id (0 for a group message)
+   * @param bodyBytes body size (≥ {@link STAMP_BYTES})
+   * @param groupId the group of a group message (0 for 1:1)
+   */
+  constructor(readonly runId: number, readonly sender: number, receiveId: number, bodyBytes: number, groupId = 0) {
     const body = makeBody({ runId, sender, msgNo: 0, intendedUs: 0 }, bodyBytes);
     const id = clientMsgId(0);
-    this.frame = encodeFrame(MessageType.CHAT, { id, receiveId, msgBody: body });
+    this.frame = encodeFrame(MessageType.CHAT, { id, receiveId, groupId, msgBody: body });
     this.idOff = this.frame.indexOf(id, 8, 'latin1');
     this.bodyOff = this.frame.indexOf(body, 8);
     if (this.idOff < 0 || this.bodyOff < 0) throw new Error('ChatTemplate: could not locate the id or the body in the encoded frame');

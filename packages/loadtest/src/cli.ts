@@ -51,7 +51,16 @@ const SCENARIO_FLAGS: Record<O.ScenarioName, Flag[]> = {
   ],
   chat: [...CHAT_FLAGS, ['--client <kind>', 'client', '"raw": pre-encoded frames on im-common; "lib": one ImClient per user (default raw)']],
   cross: [...CHAT_FLAGS, ['--client <kind>', 'client', '"raw" or "lib" (default raw)']],
-  group: [],
+  group: [
+    ['--groups <n>', 'groups', `groups (default ${O.DEFAULT_GROUPS})`],
+    ['--group-size <n>', 'groupSize', `members per group, the owner included, at most ${O.MAX_GROUP_SIZE} (default ${O.DEFAULT_GROUP_SIZE})`],
+    ['--group-senders <n>', 'groupSenders', `members of each group that send, in turn (default ${O.DEFAULT_GROUP_SENDERS})`],
+    ['--mode <mode>', 'mode', '"open": fixed --rate; "closed": --window in flight per sender, a new send when a witness member gets one (default open)'],
+    ['--rate <n>', 'rate', `open loop: group messages/s over all groups, each delivered to size − 1 members (default ${O.DEFAULT_GROUP_RATE})`],
+    ['--window <n>', 'window', `closed loop: messages in flight per sender (default ${O.DEFAULT_WINDOW})`],
+    ['--ack-delay-ms <n>', 'ackDelayMs', `members send coalesced DELIVERED acks this often (default ${O.DEFAULT_ACK_DELAY_MS})`],
+    ['--catchup-timeout <s>', 'catchupS', `the final catch-up must end within (default ${O.DEFAULT_CATCHUP_S})`],
+  ],
   'login-storm': [['--connections <n>', 'connections', `logins (default ${O.DEFAULT_CONNECTIONS})`]],
   soak: [
     ...CHAT_FLAGS,
@@ -91,6 +100,7 @@ export function buildProgram(onRun: (opts: O.LoadOptions, json: boolean) => Prom
     '  loadtest chat --mode closed --window 10 --pairs 100 --duration 15 --out /tmp/lt-closed\n' +
     '  loadtest idle --connections 19500 --heartbeat-ms 30000 --server-pid 1234\n' +
     '  loadtest cross --servers 127.0.0.1:9091,127.0.0.1:9092 --rate 2000\n' +
+    '  loadtest group --groups 10 --group-size 1000 --rate 50 --server-pid 1234\n' +
     '  loadtest login-storm --auth password --connections 2000   # server: --auth password --scrypt-log-n 10');
   return program;
 }

@@ -15,4 +15,6 @@ export { runLoad, ScenarioUnavailable } from './run';
 export { RawConn, LoadError } from './raw-conn';
 export { buildProgram, COMMON_FLAGS } from './cli';
 export { pairServers, reconnectDelayMs } from './scenarios/engine';
-export { GROUP_UNAVAILABLE, SCENARIO_DEFS } from './scenarios';
+export { SCENARIO_DEFS } from './scenarios';
+export { GroupHistory, mergeLedgers, messageKey, type GroupLedger, type GroupLayout, type GroupVerdict } from './group-history';
+export { GroupPlan, GROUP_BATCH } from './scenarios/group-engine';

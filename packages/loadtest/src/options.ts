@@ -5,7 +5,7 @@
  */
 import { isLoopback, parseSourceAddrs } from './addresses';
 
-/** Scenario names. `group` is a placeholder until the group protocol (issue 5) lands. */
+/** Scenario names. */
 export const SCENARIOS = ['idle', 'chat', 'cross', 'group', 'login-storm', 'soak'] as const;
 /** One scenario name. */
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -52,6 +52,16 @@ export const DEFAULT_CHURN_INTERVAL_S = 5;
 export const DEFAULT_ACK_DELAY_MS = 50;
 /** Catch-up (receivers log in again and sync) must finish within this long. */
 export const DEFAULT_CATCHUP_S = 60;
+/** group: groups. */
+export const DEFAULT_GROUPS = 5;
+/** group: members per group (the owner included). */
+export const DEFAULT_GROUP_SIZE = 100;
+/** The server's cap on members per group (docs/protocol.md §10). */
+export const MAX_GROUP_SIZE = 10_000;
+/** group: members of each group that send (the first ones; the owner is the first). */
+export const DEFAULT_GROUP_SENDERS = 1;
+/** group: open-loop rate, group messages/s over all groups (each is delivered to size − 1 members). */
+export const DEFAULT_GROUP_RATE = 100;
 
 /** Where a server is. */
 export interface ServerAddr { host: string; port: number }
@@ -126,6 +136,12 @@ export interface LoadOptions {
   ackDelayMs: number;
   /** Default {@link DEFAULT_CATCHUP_S}. */
   catchupS: number;
+  /** group: groups. Default {@link DEFAULT_GROUPS}. */
+  groups: number;
+  /** group: members per group. Default {@link DEFAULT_GROUP_SIZE}. */
+  groupSize: number;
+  /** group: senders per group. Default {@link DEFAULT_GROUP_SENDERS}. */
+  groupSenders: number;
 }
 
 /** A bad option: the message names the flag and what it accepts. */
@@ -153,8 +169,9 @@ export function parseServers(text: string): ServerAddr[] {
   return out;
 }
 
-/** Sockets a run needs at once (chat: a sender and a receiver per pair). */
-export function socketsNeeded(o: Pick<LoadOptions, 'scenario' | 'pairs' | 'connections'>): number {
+/** Sockets a run needs at once (chat: a sender and a receiver per pair; group: every member). */
+export function socketsNeeded(o: Pick<LoadOptions, 'scenario' | 'pairs' | 'connections' | 'groups' | 'groupSize'>): number {
+  if (o.scenario === 'group') return o.groups * o.groupSize;
   return o.scenario === 'idle' || o.scenario === 'login-storm' ? o.connections : 2 * o.pairs;
 }
 
@@ -195,6 +212,7 @@ export function parseOptions(input: Input): LoadOptions {
   }
   const scenario = input.scenario as ScenarioName;
   const soak = scenario === 'soak';
+  const group = scenario === 'group';
   const runId = int(input, 'runId', 'run-id', defaultRunId(), 1, 4_294_967_295);
   const o: LoadOptions = {
     scenario,
@@ -220,7 +238,7 @@ export function parseOptions(input: Input): LoadOptions {
     progress: bool(input, 'progress', true),
     pairs: int(input, 'pairs', 'pairs', DEFAULT_PAIRS, 1, 200_000),
     mode: oneOf(input, 'mode', 'mode', ['open', 'closed'] as const, 'open'),
-    rate: num(input, 'rate', 'rate', soak ? DEFAULT_SOAK_RATE : DEFAULT_RATE, 0.001, 10_000_000),
+    rate: num(input, 'rate', 'rate', soak ? DEFAULT_SOAK_RATE : group ? DEFAULT_GROUP_RATE : DEFAULT_RATE, 0.001, 10_000_000),
     window: int(input, 'window', 'window', DEFAULT_WINDOW, 1, 100_000),
     client: oneOf(input, 'client', 'client', ['raw', 'lib'] as const, 'raw'),
     connections: int(input, 'connections', 'connections', DEFAULT_CONNECTIONS, 1, 1_000_000),
@@ -230,6 +248,9 @@ export function parseOptions(input: Input): LoadOptions {
     churnIntervalS: num(input, 'churnIntervalS', 'churn-interval', DEFAULT_CHURN_INTERVAL_S, 0.1, 3600),
     ackDelayMs: int(input, 'ackDelayMs', 'ack-delay-ms', DEFAULT_ACK_DELAY_MS, 1, 60_000),
     catchupS: num(input, 'catchupS', 'catchup-timeout', DEFAULT_CATCHUP_S, 1, 3600),
+    groups: int(input, 'groups', 'groups', DEFAULT_GROUPS, 1, 100_000),
+    groupSize: int(input, 'groupSize', 'group-size', DEFAULT_GROUP_SIZE, 2, MAX_GROUP_SIZE),
+    groupSenders: int(input, 'groupSenders', 'group-senders', DEFAULT_GROUP_SENDERS, 1, MAX_GROUP_SIZE),
   };
   if (o.password.length < 6) throw new OptionError('password', 'must be at least 6 characters (the server refuses shorter ones)');
   if (o.scenario === 'cross' && o.servers.length < 2) {
@@ -238,8 +259,9 @@ export function parseOptions(input: Input): LoadOptions {
   if (o.client === 'lib' && o.scenario !== 'chat' && o.scenario !== 'cross') {
     throw new OptionError('client', '"lib" is only for chat and cross (soak drops sockets, which ImClient does not expose)');
   }
+  if (o.groupSenders > o.groupSize) throw new OptionError('group-senders', `must be at most --group-size (${o.groupSize})`);
   if (o.steps.some((s) => s >= o.connections)) throw new OptionError('steps', `every step must be below --connections (${o.connections})`);
-  if (o.userBase + 2 * Math.max(o.pairs, o.connections) > Number.MAX_SAFE_INTEGER) throw new OptionError('user-base', 'too large');
+  if (o.userBase + Math.max(2 * o.pairs, 2 * o.connections, o.groups * o.groupSize) > Number.MAX_SAFE_INTEGER) throw new OptionError('user-base', 'too large');
   return o;
 }
 

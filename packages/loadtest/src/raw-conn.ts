@@ -4,13 +4,15 @@
  * flushed once (DESIGN.md "Encode once": one write of many frames is ~10× cheaper).
  *
  * It speaks protocolVersion 1: login (user id, password or token) answered by LoginAck, register,
- * SyncRequest/SyncResponse by requestId, STORED acks and pushed chats to handlers.
+ * SyncRequest/SyncResponse and GroupRequest/GroupResponse by requestId, STORED acks and pushed
+ * chats to handlers.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import {
   decodeBody, encodeFrame, FrameDecoder, MessageType,
-  type AckMessage, type ChatMessage, type ErrorMessage, type LoginAck, type MessageByType, type MessageTypeCode,
+  type AckMessage, type ChatMessage, type ErrorMessage, type GroupRequest, type GroupResponse, type LoginAck,
+  type MessageByType, type MessageTypeCode,
   type OnlineMessage, type RegisterAck, type SyncRequest, type SyncResponse,
 } from '@hxim/im-common';
 import type { ServerAddr } from './options';
@@ -157,6 +159,14 @@ export class RawConn {
     return p;
   }
 
+  /** GroupRequest, answered by GroupResponse (or an ErrorMessage: rejects with its code). */
+  group(req: Partial<GroupRequest>, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<GroupResponse> {
+    const requestId = `g${++this.nextReq}`;
+    const p = this.wait<GroupResponse>(requestId, timeoutMs, 'REQUEST_TIMEOUT');
+    this.send(MessageType.GROUP_REQUEST, { ...req, requestId });
+    return p;
+  }
+
   /** Closes at once; onClose gets `expected` = true. */
   destroy(): void {
     this.destroyed = true;
@@ -192,6 +202,11 @@ export class RawConn {
         case MessageType.LOGIN_ACK: this.settle('\u0000login', decodeBody(MessageType.LOGIN_ACK, f.body)); break;
         case MessageType.SYNC_RESPONSE: {
           const m = decodeBody(MessageType.SYNC_RESPONSE, f.body);
+          this.settle(m.requestId, m);
+          break;
+        }
+        case MessageType.GROUP_RESPONSE: {
+          const m = decodeBody(MessageType.GROUP_RESPONSE, f.body);
           this.settle(m.requestId, m);
           break;
         }

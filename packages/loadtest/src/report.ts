@@ -71,7 +71,7 @@ export function toMarkdown(r: RunResult): string {
   }
   if (r.server) {
     lines.push('', `Server pids ${r.server.pids.join(', ')}: CPU ${r.server.cpu.cores} cores over ${r.server.cpu.seconds} s` +
-      `${r.server.cpu.cpuUsPerMsg !== null ? ` (${r.server.cpu.cpuUsPerMsg} µs/msg)` : ''}` +
+      `${r.server.cpu.cpuUsPerMsg !== null ? ` (${r.server.cpu.cpuUsPerMsg} µs/${r.scenario === 'group' ? 'delivery' : 'msg'})` : ''}` +
       `${r.server.rssKiBAfter.length ? `; RSS ${r.server.rssKiBBefore.join('/')} → ${r.server.rssKiBAfter.join('/')} KiB` : ''}.`);
   }
   const h = r.history;

@@ -12,8 +12,11 @@ export const TICK_MS = 1000;
 let side: WorkerSide | null = null;
 let workerIndex = 0;
 
+/** Ignores a send that fails because the parent just went away (EPIPE): 'disconnect' exits. */
+const ignoreSendError = (): void => {};
+
 function post(m: unknown): void {
-  if (process.connected) process.send?.(m);
+  if (process.connected) process.send?.(m, undefined, {}, ignoreSendError);
 }
 
 async function onCall(m: CallMessage): Promise<void> {

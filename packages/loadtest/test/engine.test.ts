@@ -137,8 +137,4 @@ describe('other scenarios against the fake server', { concurrency: false }, () =
     assert.ok((r.figures['churned connections'] as number) > 0);
     assert.ok((r.figures.reconnects as number) > 0);
   });
-
-  it('group is a placeholder until issue 5', async () => {
-    await assert.rejects(run('group'), /needs the group protocol \(issue 5\)/);
-  });
 });

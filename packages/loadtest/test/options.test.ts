@@ -48,6 +48,16 @@ describe('parseOptions', () => {
     assert.throws(() => parseOptions({ scenario: 'idle', steps: '50,20' }), /--steps: must increase/);
   });
 
+  it('group: its defaults, its sockets (every member), its limits', () => {
+    const o = parseOptions({ scenario: 'group' });
+    assert.deepEqual([o.groups, o.groupSize, o.groupSenders, o.rate], [5, 100, 1, 100]);
+    assert.equal(socketsNeeded(parseOptions({ scenario: 'group', groups: '10', groupSize: '1000' })), 10_000);
+    assert.throws(() => parseOptions({ scenario: 'group', groupSize: '10', groupSenders: '11' }), /--group-senders: must be at most --group-size/);
+    assert.throws(() => parseOptions({ scenario: 'group', groupSize: '10001' }), /--group-size/);
+    assert.throws(() => parseOptions({ scenario: 'group', groupSize: '1' }), /--group-size/);
+    assert.throws(() => parseOptions({ scenario: 'group', client: 'lib' }), /--client/);
+  });
+
   it('parses server pids and steps lists', () => {
     const o = parseOptions({ scenario: 'idle', serverPids: '12, 34', servicePids: '7', steps: '100,200', connections: '300' });
     assert.deepEqual(o.serverPids, [12, 34]);

@@ -17,6 +17,7 @@ import { countError, errorsRecord, type TickCounters, type WorkerSide } from '..
 import { sliceOf, type LoadOptions } from '../options';
 import type { ChatEngine, EngineHost } from './engine';
 import { LibEngine } from './lib-engine';
+import { paceOpenLoop, type Pacer } from './pacer';
 import { RawEngine } from './raw-engine';
 
 /** Sent, acked, delivered counts. */
@@ -60,7 +61,7 @@ export class ChatWorker implements WorkerSide, EngineHost {
   private running = false;
   private measureStart = Infinity;
   private measureEnd = Infinity;
-  private pacerMaxLagUs = 0;
+  private pacer: Pacer | null = null;
   private churned = 0;
   private drained = true;
   private readonly loopDelay = monitorEventLoopDelay({ resolution: 5 });
@@ -161,7 +162,10 @@ export class ChatWorker implements WorkerSide, EngineHost {
       const now = nowUs();
       for (let w = 0; w < o.window; w++) for (let p = 0; p < this.pairs; p++) this.sendOne(this.start + p, now);
     } else {
-      this.pace(startUs);
+      this.pacer = paceOpenLoop({
+        startUs, measureStart: this.measureStart, measureEnd: this.measureEnd, rate: (o.rate * this.pairs) / o.pairs, senders: this.pairs,
+        running: () => this.running, full: () => this.totals.sent >= this.limit, send: (i, intended) => this.sendOne(this.start + i, intended),
+      });
     }
     await sleepUntilUs(this.measureEnd);
     this.loopDelay.disable();
@@ -172,34 +176,13 @@ export class ChatWorker implements WorkerSide, EngineHost {
     return { drained: this.drained };
   }
 
-  /** Open loop: message k of this worker is due at startUs + k / rate; late ticks catch up. */
-  private pace(startUs: number): void {
-    if (this.pairs === 0) return;
-    const perUs = (this.opts.rate * this.pairs) / this.opts.pairs / 1e6;
-    let k = 0;
-    const tick = (): void => {
-      if (!this.running) return;
-      const now = nowUs();
-      const lag = now - (startUs + k / perUs);
-      if (lag > this.pacerMaxLagUs && now >= this.measureStart) this.pacerMaxLagUs = lag;
-      for (;;) {
-        const intended = startUs + k / perUs;
-        if (intended > now || intended >= this.measureEnd || this.totals.sent >= this.limit) break;
-        this.sendOne(this.start + (k % this.pairs), intended);
-        k++;
-      }
-      setTimeout(tick, 1);
-    };
-    tick();
-  }
-
   private async result(): Promise<ChatWorkerResult> {
     const history = this.history.check();
     await this.engine.close();
     return {
       totals: { ...this.totals }, window: { ...this.window }, errors: errorsRecord(this.errors),
       deliveryHist: encodeHistogram(this.deliveryHist), ackHist: encodeHistogram(this.ackHist), history,
-      reconnects: this.engine.reconnects, churned: this.churned, pacerMaxLagMs: Math.round(this.pacerMaxLagUs) / 1000,
+      reconnects: this.engine.reconnects, churned: this.churned, pacerMaxLagMs: Math.round(this.pacer?.maxLagUs ?? 0) / 1000,
       drained: this.drained,
       loopDelayP99Ms: this.loopDelay.count > 0 ? Math.round(this.loopDelay.percentile(99) / 1e3) / 1e3 : 0,
       loopDelayMaxMs: this.loopDelay.count > 0 ? Math.round(this.loopDelay.max / 1e3) / 1e3 : 0,

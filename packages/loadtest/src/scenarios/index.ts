@@ -1,25 +1,28 @@
 /**
  * The scenario registry: one entry per scenario, with its worker side, its parent side and its
- * time budget. A new scenario (group, once issue 5 lands) is one entry here plus its files.
+ * time budget. A new scenario is one entry here plus its files.
  */
 import type { WorkerSide } from '../ipc';
 import type { LoadOptions, ScenarioName } from '../options';
 import { runChatParent } from './chat-parent';
 import { ChatWorker } from './chat-worker';
+import { runGroupParent } from './group-parent';
+import { GroupWorker } from './group-worker';
 import { runIdleParent } from './idle-parent';
 import { IdleWorker } from './idle';
 import { StormWorker } from './login-storm';
 import { runStormParent } from './storm-parent';
 import type { ScenarioDef } from './types';
 
-/** Message for the group scenario until the group protocol exists. */
-export const GROUP_UNAVAILABLE = 'needs the group protocol (issue 5)';
-
 /** Seconds for connecting `n` sockets at worst (a slow login path), for the watchdog. */
 const connectBudget = (n: number): number => 60 + n / 100;
 
 const chatBudget = (o: LoadOptions): number =>
   connectBudget(2 * o.pairs) + o.warmupS + o.durationS + o.drainS + 2 * o.catchupS + 30;
+
+/** Connect, create (a request per batch of members), join notices, load, drain twice, catch-up. */
+const groupBudget = (o: LoadOptions): number =>
+  connectBudget(o.groups * o.groupSize) + 60 + o.groups * o.groupSize / 1000 + o.catchupS + o.warmupS + o.durationS + 2 * o.drainS + 2 * o.catchupS + 30;
 
 /** Every scenario, by name. */
 export const SCENARIO_DEFS: Readonly<Record<ScenarioName, ScenarioDef>> = {
@@ -46,11 +49,10 @@ export const SCENARIO_DEFS: Readonly<Record<ScenarioName, ScenarioDef>> = {
   },
   group: {
     name: 'group',
-    summary: 'fan-out to groups of size G (placeholder)',
-    unavailable: GROUP_UNAVAILABLE,
-    worker: () => { throw new Error(GROUP_UNAVAILABLE); },
-    parent: () => Promise.reject(new Error(GROUP_UNAVAILABLE)),
-    budgetS: () => 0,
+    summary: 'fan-out: --groups K of --group-size G members, --group-senders per group; open loop at --rate or --mode closed',
+    worker: (o, w, n) => new GroupWorker(o, w, n),
+    parent: runGroupParent,
+    budgetS: groupBudget,
   },
   'login-storm': {
     name: 'login-storm',

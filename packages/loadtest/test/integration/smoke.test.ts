@@ -1,19 +1,14 @@
 /**
  * CI-sized smoke runs of the load tool against the real server (embedded SQLite store): idle with
- * a few hundred connections, chat open loop for 10 s, login-storm in password mode. These are
- * correctness checks (every run passes, the history checker reports 0/0/0/0): no speed asserts.
+ * a few hundred connections, chat open loop for 10 s, group fan-out for 10 s, soak with reconnect
+ * churn for 15 s, login-storm in password mode. These are correctness checks (every run passes,
+ * the history checker reports 0/0/0/0/0): no speed asserts. Cluster runs: smoke-cluster.test.ts.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { parseOptions, runLoad, type RunResult } from '../../src';
 import { startServer, type RunningServer } from './server';
-
-function assertClean(r: RunResult): void {
-  const h = r.history;
-  assert.deepEqual({ lost: h.lost, duplicates: h.duplicates, reordered: h.reordered, unexpected: h.unexpected, gaps: h.gaps },
-    { lost: 0, duplicates: 0, reordered: 0, unexpected: 0, gaps: 0 }, h.examples.join('\n'));
-  assert.equal(r.pass, true, JSON.stringify({ notes: r.notes, errors: r.errors, figures: r.figures }));
-}
+import { assertClean, assertGroupClean } from './verdicts';
 
 describe('smoke: open-mode server', { concurrency: false }, () => {
   let srv: RunningServer;
@@ -39,6 +34,19 @@ describe('smoke: open-mode server', { concurrency: false }, () => {
     assert.equal(r.history.unacked, 0);
     assert.equal(r.history.delivered, r.history.acked);
     assert.ok(r.latency.delivery!.count > 0);
+  });
+
+  it('group: 4 groups of 75 over two workers, fan-out for 10 s, every member got every acked message once', async () => {
+    const r = await runLoad(opts('group', { groups: 4, groupSize: 75, groupSenders: 2, rate: 40, warmupS: 1, durationS: 10, workers: 2 }), 'smoke group');
+    assertGroupClean(r, 4 * 75);
+  });
+
+  it('soak: 15 s of chat while 10 % of the connections drop every 2 s; receivers catch up by seq, nothing lost', async () => {
+    const r = await runLoad(opts('soak', { pairs: 100, rate: 200, warmupS: 1, durationS: 15, churnPct: 10, churnIntervalS: 2 }), 'smoke soak');
+    assertClean(r);
+    assert.ok((r.figures['churned connections'] as number) >= 100, `churned ${r.figures['churned connections']}`);
+    assert.ok((r.figures.reconnects as number) > 0);
+    assert.equal(r.history.delivered, r.history.acked);
   });
 });
 
