@@ -98,6 +98,8 @@ describe('groups on one instance', () => {
     await sleep(50);
     assert.deepEqual(chatsSoFar(c!, g.groupId), [], 'a kicked member receives nothing more');
     await rejectsWith(request(c!.c, MessageType.HISTORY_REQUEST, { convId: `g:${g.groupId}` }, MessageType.HISTORY_RESPONSE), 'NOT_A_MEMBER');
+    c!.c.send(MessageType.ACK, { id: 'ack-after-kick', kind: AckKind.DELIVERED, convId: `g:${g.groupId}`, seq: 1 });
+    assert.equal((await c!.c.next(MessageType.ERROR)).code, 'NOT_A_MEMBER', 'a kicked member cannot move its cursor');
 
     // offline e catches up in order at login: create, m1, kick, m2
     const e2 = await relogin(srv.port, e!);

@@ -16,7 +16,9 @@ async function checkMember(ctx: ServerContext, conn: Connection, convId: string)
     if (peerOf(conv, conn.userId) === null) throw new RequestError('NOT_A_MEMBER', `you are not in conversation ${convId}`);
     return;
   }
-  if (!(await ctx.store.chats.isMember(conn.userId, convId))) {
+  // The group service's cached member list (invalidated on every membership change): every
+  // member acks every group message, so a store query here would cost one per delivery.
+  if (!(await ctx.groups.members(conv.groupId)).set.has(conn.userId)) {
     throw new RequestError('NOT_A_MEMBER', `you are not in conversation ${convId}`);
   }
 }
