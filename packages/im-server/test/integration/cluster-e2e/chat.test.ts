@@ -16,40 +16,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ImServer } from '../../../src';
-import { createCluster, silentLogger, type Bus, type Envelope, type Health } from '../../../src/cluster';
+import type { Envelope } from '../../../src/cluster';
 import {
-  addr, AMQP_URL, online, REDIS_URL, registerUser, retrying, sleep, TestCluster, uname, waitFor, within, type User,
+  addr, online, registerUser, sleep, TestCluster, uname, waitFor, within, type User,
 } from './helpers';
 import { Ledger, problems } from './ledger';
+import { startRecordedInstances } from './recording';
 
 const cluster = new TestCluster('chat');
 /** Deliver envelopes each instance's bus handed to its router, by instance index. */
 const seen: Envelope[][] = [[], [], []];
 let srv: ImServer[] = [];
 
-/** A bus that records what it consumes, around the real RabbitBus. */
-class RecordingBus implements Bus {
-  constructor(private readonly inner: Bus, private readonly log: Envelope[]) {}
-  get health(): Health { return this.inner.health; }
-  onHealth(l: (h: Health) => void): () => void { return this.inner.onHealth(l); }
-  publish(target: string, env: Envelope): Promise<void> { return this.inner.publish(target, env); }
-  close(): Promise<void> { return this.inner.close(); }
-  start(id: string, handler: (env: Envelope) => Promise<void>): Promise<void> {
-    return this.inner.start(id, (env) => {
-      this.log.push(env);
-      return handler(env);
-    });
-  }
-}
-
 before(async () => {
   await cluster.prepare();
-  srv = await Promise.all([0, 1, 2].map(async (i) => {
-    const c = await retrying('connecting to Redis and RabbitMQ', 40_000, () => createCluster({
-      mode: 'redis-rabbit', redisUrl: REDIS_URL, amqpUrl: AMQP_URL, prefix: cluster.namespace, logger: silentLogger,
-    }));
-    return cluster.startInstance(`i${i}`, {}, { presence: c.presence, bus: new RecordingBus(c.bus, seen[i]!) });
-  }));
+  srv = await startRecordedInstances(cluster, 'i', seen);
 });
 after(() => cluster.cleanup());
 

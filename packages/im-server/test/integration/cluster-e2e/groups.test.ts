@@ -9,39 +9,20 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { ChatKind, GroupOp, MessageType, type ChatMessage, type GroupResponse } from '@hxim/im-common';
 import type { ImServer } from '../../../src';
-import { createCluster, silentLogger, type Bus, type Envelope, type Health } from '../../../src/cluster';
+import type { Envelope } from '../../../src/cluster';
 import { newUser, relogin, request, type User } from '../../helpers/business';
 import type { RawClient } from '../../helpers/raw-client';
 import { WIDE_DELIVERY_MIN_USERS } from '../../../src/router';
-import { AMQP_URL, REDIS_URL, retrying, sleep, TestCluster } from './helpers';
+import { sleep, TestCluster } from './helpers';
+import { startRecordedInstances } from './recording';
 
 const cluster = new TestCluster('groups');
 const seen: Envelope[][] = [[], [], []];
 let srv: ImServer[] = [];
 
-/** A bus that records the envelopes it consumes, around the real RabbitBus. */
-class RecordingBus implements Bus {
-  constructor(private readonly inner: Bus, private readonly log: Envelope[]) {}
-  get health(): Health { return this.inner.health; }
-  onHealth(l: (h: Health) => void): () => void { return this.inner.onHealth(l); }
-  publish(target: string, env: Envelope): Promise<void> { return this.inner.publish(target, env); }
-  close(): Promise<void> { return this.inner.close(); }
-  start(id: string, handler: (env: Envelope) => Promise<void>): Promise<void> {
-    return this.inner.start(id, (env) => {
-      this.log.push(env);
-      return handler(env);
-    });
-  }
-}
-
 before(async () => {
   await cluster.prepare();
-  srv = await Promise.all([0, 1, 2].map(async (i) => {
-    const c = await retrying('connecting to Redis and RabbitMQ', 40_000, () => createCluster({
-      mode: 'redis-rabbit', redisUrl: REDIS_URL, amqpUrl: AMQP_URL, prefix: cluster.namespace, logger: silentLogger,
-    }));
-    return cluster.startInstance(`g${i}`, {}, { presence: c.presence, bus: new RecordingBus(c.bus, seen[i]!) });
-  }));
+  srv = await startRecordedInstances(cluster, 'g', seen);
 });
 after(() => cluster.cleanup());
 
