@@ -28,6 +28,7 @@
  */
 import type { Logger } from 'pino';
 import { ChatKind, decodeBody, ImError, MessageType, SEED_MAX_TYPE } from '@hxim/im-common';
+import { ClusterError } from './cluster/errors';
 import type { Bus, Envelope, Location, Presence } from './cluster/ports';
 import type { Connection } from './connection';
 import type { SessionTable } from './sessions';
@@ -52,6 +53,8 @@ export interface RouterDeps {
    * instance, so this instance drops its cached member list at once instead of after the TTL.
    */
   onRemoteGroupChange?: (groupId: number) => void;
+  /** Retry delays of kickRemote; default {@link KICK_RETRY_DELAYS_MS} (tests use shorter ones). */
+  kickRetryDelaysMs?: readonly number[];
 }
 
 interface PendingDelivery {
@@ -81,6 +84,12 @@ export const WIDE_DELIVERY_MIN_USERS = 128;
  * timeout, shorter than a client's patience).
  */
 export const ROUTE_RETRY_DELAYS_MS: readonly number[] = [50, 250, 1000];
+
+/**
+ * Delays before the retries of a kick (duplicate login across instances) that could not be
+ * published, in ms: about 30 s in all, longer than a broker restart.
+ */
+export const KICK_RETRY_DELAYS_MS: readonly number[] = [250, 500, 1000, 2000, 4000, 5000, 5000, 5000, 5000];
 
 /**
  * Logs a repeated warning at most once per interval, with how many were suppressed: during a
@@ -185,12 +194,26 @@ export class Router {
     conn.fail(new ImError('SESSION_REPLACED', reason, { fatal: true }));
   }
 
-  /** Asks the instance holding `loc` to close that connection. */
+  /**
+   * Asks the instance holding `loc` to close that connection. While the broker is unreachable
+   * the kick is retried after each of {@link KICK_RETRY_DELAYS_MS} (the kick names one
+   * connection, so a late one cannot close a newer session); it rejects once given up, or at
+   * once when the target has no queue (its instance is gone, and its connections with it).
+   */
   async kickRemote(loc: Location, reason: string): Promise<void> {
-    await this.deps.bus.publish(loc.instanceId, {
-      kind: 'kick', origin: this.deps.instanceId, userId: loc.userId, platform: loc.platform,
-      connId: loc.connId, reason,
-    });
+    const env: Envelope = {
+      kind: 'kick', origin: this.deps.instanceId, userId: loc.userId, platform: loc.platform, connId: loc.connId, reason,
+    };
+    const delays = this.deps.kickRetryDelaysMs ?? KICK_RETRY_DELAYS_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.deps.bus.publish(loc.instanceId, env);
+      } catch (err) {
+        const retryable = err instanceof ClusterError && err.reason !== 'unroutable' && err.reason !== 'closed';
+        if (!retryable || attempt >= delays.length) throw err;
+        await new Promise((r) => setTimeout(r, delays[attempt]).unref());
+      }
+    }
   }
 
   /** Sends one turn's deliveries to the other instances. Never rejects. */

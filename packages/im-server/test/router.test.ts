@@ -166,3 +166,31 @@ it('a wide delivery reaches an instance that joined after the last registry read
   await sleep(50);
   for (const u of all) assert.equal(conns.get(u)!.got.length, u === n + 1 ? 1 : 2, `user ${u}`);
 });
+
+it('a kick (duplicate login elsewhere) is retried while publishing fails, and not when the target has no queue', async (t) => {
+  const { nodes } = await cluster([[1], [2]]);
+  const bus = nodes[0]!.bus;
+  let calls = 0;
+  const counting: Bus = Object.assign(Object.create(bus) as Bus, {
+    publish: (target: string, env: Envelope) => { calls++; return bus.publish(target, env); },
+  });
+  const kicker = new Router({
+    instanceId: `rt0-${process.pid}`, sessions: new SessionTable(), presence: nodes[0]!.presence, bus: counting, clustered: true,
+    log: pino({ level: 'silent' }), onSeedDelivered: () => undefined, kickRetryDelaysMs: [1, 1, 1],
+  });
+  const loc: Location = { userId: 2, platform: 1, instanceId: `rt1-${process.pid}`, connId: 'old-conn' };
+  const alive = setInterval(() => undefined, 1000); // the retry timers are unref'd, as in a server
+  t.after(() => clearInterval(alive));
+  bus.failPublishes = 2;
+  await kicker.kickRemote(loc, 'replaced');
+  assert.equal(calls, 3, 'two failures, then published');
+  assert.deepEqual(bus.published.map((p) => [p.target, p.env.kind]), [[loc.instanceId, 'kick']]);
+  bus.failPublishes = 4;
+  calls = 0;
+  await assert.rejects(kicker.kickRemote(loc, 'replaced'), (e: unknown) => e instanceof ClusterError && e.reason === 'timeout');
+  assert.equal(calls, 4, 'bounded: the first try and three retries');
+  calls = 0;
+  await assert.rejects(kicker.kickRemote({ ...loc, instanceId: 'gone' }, 'replaced'),
+    (e: unknown) => e instanceof ClusterError && e.reason === 'unroutable');
+  assert.equal(calls, 1, 'no retry when the instance has no queue');
+});

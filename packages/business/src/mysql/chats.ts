@@ -1,23 +1,30 @@
 /**
  * ChatStore on MySQL/MariaDB, written for several server instances appending at once.
  *
- * appendBatch is one transaction in three round trips, whatever the batch size:
- *   1. START TRANSACTION; look up the batch's (sender, client id) pairs (dedup); create missing
- *      conversations and lock all of the batch's conversation rows in sorted order
- *      (INSERT ... ON DUPLICATE KEY UPDATE, then SELECT ... FOR UPDATE for last_seq);
- *   2. one multi-row INSERT of the new messages (split only to fit max_allowed_packet);
- *   3. conversation last_* (one multi-row upsert), missing member rows (INSERT IGNORE), sender
- *      read cursors (one multi-row upsert), COMMIT.
- * The row lock on each conversation is what makes seqs gap-free and unique across instances;
- * sorted lock order keeps appends from deadlocking each other, and a deadlock with anything
- * else is retried. A unique-key race on (sender, client id) — the same resend reaching two
- * instances at once — fails the INSERT; the retry's dedup lookup then finds the winner.
+ * appendBatch is one transaction:
+ * - fast path, one round trip, when every conversation of the batch has a seq hint (./append.ts
+ *   explains why a stale hint is caught by the database): START TRANSACTION, lock the
+ *   conversation rows in sorted order, the INSERT, the upserts, COMMIT in one packet;
+ * - locking path, two round trips (three when the INSERT must be split or ids are not
+ *   consecutive): 1. START TRANSACTION; look up the batch's (sender, client id) pairs (dedup);
+ *   create missing conversations and lock all of the batch's conversation rows in sorted order
+ *   (INSERT ... ON DUPLICATE KEY UPDATE, then SELECT ... FOR UPDATE for last_seq); 2. one
+ *   multi-row INSERT of the new messages, conversation last_* (one multi-row upsert), missing
+ *   member rows (INSERT IGNORE), sender read cursors (one multi-row upsert), COMMIT.
+ * The row lock on each conversation (or, on the fast path, the unique key on (conv_id, seq)) is
+ * what makes seqs gap-free and unique across instances; sorted lock order keeps appends from
+ * deadlocking each other, and a deadlock with anything else is retried. A unique-key race on
+ * (sender, client id) — the same resend reaching two instances at once — fails the INSERT; the
+ * retry's dedup lookup then finds the winner.
  */
 import type { AppendResult, ChatStore, ConvCursor, CursorUpdate, NewChat, StoredChat } from '../ports';
 import { MemberCache } from '../member-cache';
 import { buildResults, commitPlan, dedupKey, distinctKeys, planBatch, sortedConvIds, type BatchPlan } from '../plan';
 import { afterBound, beforeBound, CHAT_COLUMNS, CURSOR_SELECT, pageLimit, rowToChat, rowToCursor, type ChatRow, type CursorRow } from '../rows';
 import { coalesceCursorUpdates, convTypeOf, isStorableConvId, validateNewChat } from '../validate';
+import {
+  consecutiveIds, cursorStmt, idsFrom, insertStmt, lastInsertIdOf, messageChunks, SeqHints, tailStmts,
+} from './append';
 import { ER, errnoOf, type Conn, type MysqlDb, type ServerVars, type Stmt } from './db';
 
 interface InsertResult {
@@ -26,19 +33,36 @@ interface InsertResult {
 }
 
 const RETRYABLE = new Set<number>([ER.LOCK_DEADLOCK, ER.DUP_ENTRY]);
+const NO_ORIGINALS: ReadonlyMap<string, StoredChat> = new Map();
+/** Cursor moves per statement. */
+const CURSOR_CHUNK = 500;
 
 /** Deadlocks and unique-key races are retried; anything else fails the call. */
 function appendRetryable(err: unknown): boolean {
   return RETRYABLE.has(errnoOf(err));
 }
 
+/** Counters of the append paths, for metrics and tests. */
+export interface MysqlAppendStats {
+  /** Batches committed by the one-round-trip path. */
+  fast: number;
+  /** Fast attempts the database refused (stale hint, resend, deadlock): redone with locks. */
+  fastMisses: number;
+  /** Batches committed by the locking path. */
+  locked: number;
+}
+
 /** Messages, conversations and cursors in MySQL. Created by MysqlStore. */
 export class MysqlChatStore implements ChatStore {
+  /** Counters of the append paths. */
+  readonly appendStats: MysqlAppendStats = { fast: 0, fastMisses: 0, locked: 0 };
   private readonly cache: MemberCache;
+  private readonly hints: SeqHints;
 
   /** @param db the store's pool; `memberCacheEntries` bounds the member-row cache. */
-  constructor(private readonly db: MysqlDb, opts: { memberCacheEntries?: number } = {}) {
+  constructor(private readonly db: MysqlDb, opts: { memberCacheEntries?: number; seqHints?: number } = {}) {
     this.cache = new MemberCache(opts.memberCacheEntries);
+    this.hints = new SeqHints(opts.seqHints);
   }
 
   /** Stores a batch in one transaction; see ports.ts ChatStore.appendBatch. */
@@ -46,65 +70,90 @@ export class MysqlChatStore implements ChatStore {
     for (const c of chats) validateNewChat(c);
     if (chats.length === 0) return [];
     const convIds = sortedConvIds(chats);
-    const keys = distinctKeys(chats);
     return this.db.transaction('appendBatch', async (c) => {
       const vars = await this.db.serverVars(c);
       const now = Date.now();
-      const r1 = await c.script([
-        { sql: 'START TRANSACTION' },
-        {
-          sql: `SELECT ${CHAT_COLUMNS} FROM chat_message WHERE (sender_id, client_msg_id) IN (?)`,
-          values: [keys.map((k) => [k.senderId, k.clientMsgId])],
-        },
-        {
-          sql: 'INSERT INTO conversation (conv_id, conv_type, created_at) VALUES ? ON DUPLICATE KEY UPDATE conv_id = conv_id',
-          values: [convIds.map((id) => [id, convTypeOf(id), now])],
-        },
-        { sql: 'SELECT conv_id, last_seq FROM conversation WHERE conv_id IN (?) ORDER BY conv_id FOR UPDATE', values: [convIds] },
-      ]);
-      const stored = new Map<string, StoredChat>();
-      for (const row of r1[1] as ChatRow[]) stored.set(dedupKey(Number(row.sender_id), row.client_msg_id), rowToChat(row));
-      const lastSeqs = new Map<string, number>();
-      for (const row of r1[3] as Array<{ conv_id: string; last_seq: number }>) lastSeqs.set(row.conv_id, Number(row.last_seq));
-
-      const plan = planBatch(chats, stored, lastSeqs, this.cache);
-      const ids = plan.inserts.length > 0 ? await this.insertMessages(c, plan, vars, now) : [];
-      await c.script([...this.tail(plan, ids, now), { sql: 'COMMIT' }]);
-      commitPlan(plan, this.cache); // after COMMIT only
-      return buildResults(plan, ids, now);
+      const hinted = consecutiveIds(vars) ? this.hints.all(convIds) : null;
+      if (hinted) {
+        const plan = planBatch(chats, NO_ORIGINALS, hinted, this.cache);
+        const chunks = messageChunks(plan, this.db.limits.packetBytes, now);
+        if (chunks.length <= 1) {
+          try {
+            // The conversation rows are locked first, in sorted order, as on the locking path,
+            // so the two paths take locks in the same order (a deadlock is still retried).
+            const res = await c.script([
+              { sql: 'START TRANSACTION' },
+              { sql: 'SELECT conv_id FROM conversation WHERE conv_id IN (?) ORDER BY conv_id FOR UPDATE', values: [convIds] },
+              ...this.writeStmts(plan, chunks, vars, now),
+            ]);
+            const ids = chunks.length === 0 ? [] : idsFrom(Number((res[2] as InsertResult).insertId), plan.inserts.length, vars);
+            this.appendStats.fast++;
+            return this.committed(plan, hinted, ids, now);
+          } catch (err) {
+            this.hints.forget(convIds);
+            if (!c.alive || !appendRetryable(err)) throw err;
+            this.appendStats.fastMisses++;
+            await c.query('ROLLBACK'); // then the locking path, in the same attempt
+          }
+        }
+      }
+      return this.appendLocked(c, chats, convIds, vars, now);
     }, appendRetryable);
   }
 
-  /** Round trip 2: the INSERTs; returns server_msg_id per plan.inserts entry. */
-  private async insertMessages(c: Conn, plan: BatchPlan, vars: ServerVars, now: number): Promise<number[]> {
-    const stmts: Stmt[] = [];
-    const chunkSizes: number[] = [];
-    // Bodies travel hex-escaped (2 bytes per byte): keep each statement well under a packet.
-    const chunkBytes = Math.floor(this.db.limits.packetBytes / 3);
-    let rows: unknown[][] = [];
-    let bytes = 0;
-    const flush = (): void => {
-      if (rows.length === 0) return;
-      stmts.push({
-        sql: `INSERT INTO chat_message (conv_id, seq, sender_id, client_msg_id, recipient_id, group_id, msg_type, body,
-          client_time, server_time) VALUES ?`,
-        values: [rows],
-      });
-      chunkSizes.push(rows.length);
-      rows = [];
-      bytes = 0;
-    };
-    for (const { chat, seq } of plan.inserts) {
-      const size = 2 * chat.body.byteLength + 4 * chat.clientMsgId.length + 200;
-      if (bytes + size > chunkBytes) flush();
-      rows.push([chat.convId, seq, chat.senderId, chat.clientMsgId, chat.recipientId, chat.groupId, chat.msgType,
-        Buffer.from(chat.body.buffer, chat.body.byteOffset, chat.body.byteLength), chat.clientTime, now]);
-      bytes += size;
+  /** The locking path: read the dedup keys and last seqs under lock, then write and commit. */
+  private async appendLocked(c: Conn, chats: readonly NewChat[], convIds: string[], vars: ServerVars, now: number): Promise<AppendResult[]> {
+    const keys = distinctKeys(chats);
+    const r1 = await c.script([
+      { sql: 'START TRANSACTION' },
+      {
+        sql: `SELECT ${CHAT_COLUMNS} FROM chat_message WHERE (sender_id, client_msg_id) IN (?)`,
+        values: [keys.map((k) => [k.senderId, k.clientMsgId])],
+      },
+      {
+        sql: 'INSERT INTO conversation (conv_id, conv_type, created_at) VALUES ? ON DUPLICATE KEY UPDATE conv_id = conv_id',
+        values: [convIds.map((id) => [id, convTypeOf(id), now])],
+      },
+      { sql: 'SELECT conv_id, last_seq FROM conversation WHERE conv_id IN (?) ORDER BY conv_id FOR UPDATE', values: [convIds] },
+    ]);
+    const stored = new Map<string, StoredChat>();
+    for (const row of r1[1] as ChatRow[]) stored.set(dedupKey(Number(row.sender_id), row.client_msg_id), rowToChat(row));
+    const lastSeqs = new Map<string, number>();
+    for (const row of r1[3] as Array<{ conv_id: string; last_seq: number }>) lastSeqs.set(row.conv_id, Number(row.last_seq));
+
+    const plan = planBatch(chats, stored, lastSeqs, this.cache);
+    const chunks = messageChunks(plan, this.db.limits.packetBytes, now);
+    let ids: number[];
+    if (chunks.length <= 1 && consecutiveIds(vars)) {
+      const res = await c.script(this.writeStmts(plan, chunks, vars, now));
+      ids = chunks.length === 0 ? [] : idsFrom(Number((res[0] as InsertResult).insertId), plan.inserts.length, vars);
+    } else {
+      ids = await this.insertMessages(c, plan, chunks, vars);
+      await c.script([...tailStmts(plan, (pos) => ids[pos], now), { sql: 'COMMIT' }]);
     }
-    flush();
+    this.appendStats.locked++;
+    return this.committed(plan, lastSeqs, ids, now);
+  }
+
+  /** The INSERT (at most one chunk, consecutive ids), the upserts and COMMIT, for one packet. */
+  private writeStmts(plan: BatchPlan, chunks: unknown[][][], vars: ServerVars, now: number): Stmt[] {
+    return [...chunks.map(insertStmt), ...tailStmts(plan, lastInsertIdOf(vars), now), { sql: 'COMMIT' }];
+  }
+
+  /** After COMMIT: caches, hints, results. */
+  private committed(plan: BatchPlan, lastSeqs: ReadonlyMap<string, number>, ids: number[], now: number): AppendResult[] {
+    commitPlan(plan, this.cache);
+    for (const [convId, seq] of lastSeqs) this.hints.set(convId, seq);
+    for (const v of plan.convs) this.hints.set(v.convId, v.lastSeq);
+    return buildResults(plan, ids, now);
+  }
+
+  /** The INSERTs of a batch that needs several (or non-consecutive ids); returns server_msg_id per plan.inserts entry. */
+  private async insertMessages(c: Conn, plan: BatchPlan, chunks: unknown[][][], vars: ServerVars): Promise<number[]> {
+    const stmts = chunks.map(insertStmt);
     // A multi-row INSERT gets consecutive ids unless innodb_autoinc_lock_mode = 2 ("interleaved",
     // MySQL 8's default); there, ask for the ids instead of computing them.
-    const consecutive = vars.autoincLockMode < 2;
+    const consecutive = consecutiveIds(vars);
     if (!consecutive) {
       stmts.push({
         sql: 'SELECT conv_id, seq, server_msg_id FROM chat_message WHERE (conv_id, seq) IN (?)',
@@ -114,10 +163,7 @@ export class MysqlChatStore implements ChatStore {
     const res = await c.script(stmts);
     const ids: number[] = [];
     if (consecutive) {
-      chunkSizes.forEach((n, i) => {
-        const first = Number((res[i] as InsertResult).insertId);
-        for (let k = 0; k < n; k++) ids.push(first + k * vars.autoincIncrement);
-      });
+      chunks.forEach((rows, i) => ids.push(...idsFrom(Number((res[i] as InsertResult).insertId), rows.length, vars)));
     } else {
       const byKey = new Map<string, number>();
       for (const r of res[res.length - 1] as Array<{ conv_id: string; seq: number; server_msg_id: number }>) {
@@ -126,36 +172,6 @@ export class MysqlChatStore implements ChatStore {
       for (const x of plan.inserts) ids.push(byKey.get(`${x.seq}|${x.chat.convId}`) ?? 0);
     }
     return ids;
-  }
-
-  /** Round trip 3 (before COMMIT): conversations, member rows, sender read cursors. */
-  private tail(plan: BatchPlan, ids: readonly number[], now: number): Stmt[] {
-    const out: Stmt[] = [];
-    if (plan.convs.length > 0) {
-      out.push({
-        sql: `INSERT INTO conversation (conv_id, conv_type, last_seq, last_msg_id, last_sender_id, last_time, created_at)
-          VALUES ? ON DUPLICATE KEY UPDATE last_seq = VALUES(last_seq), last_msg_id = VALUES(last_msg_id),
-          last_sender_id = VALUES(last_sender_id), last_time = VALUES(last_time)`,
-        values: [plan.convs.map((v) => [v.convId, convTypeOf(v.convId), v.lastSeq, ids[v.lastPos], v.lastSenderId, now, now])],
-      });
-    }
-    const readKeys = new Set(plan.senderReads.map((r) => `${r.userId}|${r.convId}`));
-    const members = plan.members.filter((m) => !readKeys.has(`${m.userId}|${m.convId}`));
-    if (members.length > 0) {
-      out.push({
-        sql: 'INSERT IGNORE INTO conversation_member (conv_id, user_id, ack_seq, read_seq, joined_at) VALUES ?',
-        values: [members.map((m) => [m.convId, m.userId, m.joinSeq, m.joinSeq, now])],
-      });
-    }
-    if (plan.senderReads.length > 0) {
-      // Creates the sender's row if missing (a sender is a member), else only moves read_seq up.
-      out.push({
-        sql: `INSERT INTO conversation_member (conv_id, user_id, ack_seq, read_seq, joined_at) VALUES ?
-          ON DUPLICATE KEY UPDATE read_seq = GREATEST(read_seq, VALUES(read_seq))`,
-        values: [plan.senderReads.map((r) => [r.convId, r.userId, r.joinSeq, r.seq, now])],
-      });
-    }
-    return out;
   }
 
   /** Messages with seq > afterSeq, ascending, at most `limit`. */
@@ -208,36 +224,20 @@ export class MysqlChatStore implements ChatStore {
   }
 
   /**
-   * Cursor moves in two round trips: a non-locking read of which member rows exist and of
-   * their conversations' last_seq (the clamp: a client acking a seq from the future would
-   * otherwise hide everything up to it from catch-up), then one upsert per 1,000 rows in
-   * (conv, user) order, the same order appends lock member rows in. Locking the conversation
-   * row here instead would invert the append's lock order and deadlock with it.
+   * Cursor moves in one round trip: one INSERT ... SELECT per CURSOR_CHUNK moves (./append.ts
+   * cursorStmt: clamped to last_seq, existing member rows only, forward only), in (conv, user)
+   * order (coalesceCursorUpdates sorts); several chunks share a transaction.
    */
   private async advance(what: string, column: 'ack_seq' | 'read_seq', updates: readonly CursorUpdate[]): Promise<void> {
     const u = coalesceCursorUpdates(updates);
     if (u.length === 0) return;
-    await this.db.transaction(what, async (c) => {
-      const rows = await c.query<Array<{ conv_id: string; user_id: number; last_seq: number }>>(
-        `SELECT m.conv_id, m.user_id, c.last_seq FROM conversation_member m JOIN conversation c ON c.conv_id = m.conv_id
-          WHERE (m.conv_id, m.user_id) IN (?)`, [u.map((x) => [x.convId, x.userId])]);
-      const last = new Map<string, number>();
-      for (const r of rows) last.set(`${Number(r.user_id)}|${r.conv_id}`, Number(r.last_seq));
-      const moves: unknown[][] = [];
-      for (const x of u) {
-        const lastSeq = last.get(`${x.userId}|${x.convId}`);
-        if (lastSeq !== undefined) moves.push([x.convId, x.userId, Math.min(x.seq, lastSeq), 0]);
-      }
-      if (moves.length === 0) return;
-      const stmts: Stmt[] = [{ sql: 'START TRANSACTION' }];
-      for (let i = 0; i < moves.length; i += 1000) {
-        stmts.push({
-          sql: `INSERT INTO conversation_member (conv_id, user_id, ${column}, joined_at) VALUES ?
-            ON DUPLICATE KEY UPDATE ${column} = GREATEST(${column}, VALUES(${column}))`,
-          values: [moves.slice(i, i + 1000)],
-        });
-      }
+    const stmts: Stmt[] = [];
+    for (let i = 0; i < u.length; i += CURSOR_CHUNK) stmts.push(cursorStmt(column, u.slice(i, i + CURSOR_CHUNK)));
+    if (stmts.length > 1) {
+      stmts.unshift({ sql: 'START TRANSACTION' });
       stmts.push({ sql: 'COMMIT' });
+    }
+    await this.db.transaction(what, async (c) => {
       await c.script(stmts);
     }, (err) => errnoOf(err) === ER.LOCK_DEADLOCK);
   }

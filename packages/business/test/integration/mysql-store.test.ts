@@ -135,6 +135,52 @@ describe('MysqlStore with several instances', () => {
     }, () => true), (e: unknown) => e instanceof BackendError && e.code === 'STORE_UNAVAILABLE' && /deadlock-test/.test(e.message));
   });
 
+  async function lastMsgId(conv: string): Promise<number> {
+    const c = await admin();
+    const [rows] = await c.query(`SELECT last_msg_id FROM \`${DB}\`.conversation WHERE conv_id = ?`, [conv]);
+    await c.end();
+    return Number((rows as Array<{ last_msg_id: number }>)[0].last_msg_id);
+  }
+
+  it('appends in one round trip while its seq hints hold, and redoes a batch with locks when they do not', async () => {
+    const [s1, s2] = [await open(), await open()];
+    const a = 9_000_000 + Math.floor(Math.random() * 1_000_000) * 2;
+    const conv = privateConvId(a, a + 1);
+    const seqOf = async (s: MysqlStore, id: string) => (await s.chats.appendBatch([chat(a, a + 1, id)]))[0];
+    assert.equal((await seqOf(s1, 'h1')).seq, 1); // no hint yet: locking path
+    assert.equal((await seqOf(s1, 'h2')).seq, 2); // hinted: fast path
+    assert.deepEqual(s1.chats.appendStats, { fast: 1, fastMisses: 0, locked: 1 });
+    assert.equal((await seqOf(s2, 'h3')).seq, 3); // the other instance: s1's hint is now stale
+    const fourth = await seqOf(s1, 'h4'); // fast attempt refused by the database, redone with locks
+    assert.equal(fourth.seq, 4);
+    assert.deepEqual(s1.chats.appendStats, { fast: 1, fastMisses: 1, locked: 2 });
+    assert.equal(await lastMsgId(conv), fourth.serverMsgId, 'the locking path sets last_msg_id too');
+    const fifth = await seqOf(s1, 'h5');
+    assert.deepEqual([fifth.seq, fifth.duplicate], [5, false]);
+    // A resend reaching the fast path fails on the client-id key and gets the original back.
+    const again = await seqOf(s1, 'h5');
+    assert.deepEqual([again.seq, again.serverMsgId, again.duplicate], [5, fifth.serverMsgId, true]);
+    assert.deepEqual(s1.chats.appendStats, { fast: 2, fastMisses: 2, locked: 3 });
+    const stored = await s2.chats.readAfter(conv, 0, 100);
+    assert.deepEqual(stored.map((m) => [m.seq, m.clientMsgId]), [[1, 'h1'], [2, 'h2'], [3, 'h3'], [4, 'h4'], [5, 'h5']]);
+    assert.equal(stored[4].serverMsgId, fifth.serverMsgId);
+    const [sender] = await s2.chats.cursors(a, [conv]);
+    assert.deepEqual([sender.lastSeq, sender.readSeq], [5, 5]);
+    assert.equal(await lastMsgId(conv), fifth.serverMsgId);
+  });
+
+  it('moves more cursors than fit one statement in one transaction, clamped to last_seq', async () => {
+    const s = await open();
+    const a = 11_000_000 + Math.floor(Math.random() * 100_000) * 2_000;
+    const n = 1_100; // three cursor statements
+    await s.chats.appendBatch(Array.from({ length: n }, (_, i) => chat(a, a + 1 + i, `cur${i}`)));
+    await s.chats.advanceAck(Array.from({ length: n }, (_, i) => ({ userId: a + 1 + i, convId: privateConvId(a, a + 1 + i), seq: 1 + (i % 2) })));
+    for (const i of [0, 1, 499, 500, 501, 999, 1000, n - 1]) {
+      const [cur] = await s.chats.cursors(a + 1 + i, [privateConvId(a, a + 1 + i)]);
+      assert.deepEqual([cur.lastSeq, cur.ackSeq, cur.readSeq], [1, 1, 0], `cursor ${i}`);
+    }
+  });
+
   it('is what openStore({kind: "mysql"}) returns', async () => {
     const s = await openStore({ kind: 'mysql', url: URL_ });
     opened.push(s as MysqlStore);

@@ -3,19 +3,23 @@
  * direct exchange, one durable queue per instance bound with routing key = instance id. Messages
  * are persistent and mandatory (an unbound target is reported, not silently dropped).
  *
- * Publishing: one ConfirmChannel, confirms PIPELINED. Each publish() registers its own confirm
- * callback and returns at once; many publishes are outstanding together (bounded by
- * `maxUnconfirmed`), and each promise settles when the broker confirms that message
- * (DESIGN.md: waiting on each confirm is about 13x slower). While the broker is unreachable,
+ * Publishing: one ConfirmChannel, confirms PIPELINED. Each publish() returns at once; many
+ * publishes are outstanding together (bounded by `maxUnconfirmed`), and each promise settles when
+ * the broker confirms the message that carried it (DESIGN.md: waiting on each confirm is about
+ * 13x slower). The envelopes published to one instance during one turn share one message (up to
+ * `maxBatch`, type BATCH_TYPE, rabbit-wire.ts): the broker's cost is per message. While the broker is unreachable,
  * publish() REJECTS at once with a ClusterError (there is no buffer): the caller has stored the
  * message, so the recipient gets it by seq on catch-up (DESIGN.md "The broker is a transport").
  *
- * Consuming: a separate channel, prefetch `prefetch`; each envelope is acked only after the
- * handler's promise resolves; a rejected handler is nacked with requeue after a growing delay,
- * up to `maxAttempts` deliveries, then acked and logged. Malformed envelopes are acked and logged.
+ * Consuming: a separate channel, prefetch `prefetch`, and at most `prefetch` envelopes in
+ * handlers at once; a message is acked only after the handlers of all its envelopes resolved (the
+ * acks of one event-loop turn share one frame: rabbit-wire.ts); a rejected handler gets its
+ * message nacked with requeue after a growing delay, up to `maxAttempts` deliveries, then acked
+ * and logged. Malformed messages are acked and logged.
  *
  * Recovery: amqplib's built-in recovery (amqplib >= 1.1) reconnects with
- * amqpReconnectDelay (rabbit-options.ts), capped at 5 s (amqplib's default cap is 30 s). Its `setup` hook
+ * amqpReconnectDelay (rabbit-options.ts), capped at 5 s (amqplib's default cap is 30 s). Its `setup`
+ * hook
  * runs on every (re)connect and re-declares the exchange, the queue and its binding, reopens the
  * channels and resumes consuming. A channel that dies while its connection lives (e.g. the queue
  * was deleted) forces a reconnect, which redoes all of that. Unconfirmed publishes at the moment
@@ -25,19 +29,17 @@
 import { randomBytes } from 'node:crypto';
 import * as amqp from 'amqplib';
 import { decodeEnvelope, encodeEnvelope } from './envelope';
+import {
+  AckBatcher, Attempts, BATCH_TYPE, coalesceFrames, decodeBatch, encodeBatch, Outbox, packBatches, safeNack, Slots,
+  type Outgoing,
+} from './rabbit-wire';
 import { ClusterError, type ClusterErrorReason } from './errors';
 import { checkInstanceId, ClusterKeys } from './keys';
 import { HealthTracker, retryDelay } from './options';
 import type { Bus, Envelope, Health } from './ports';
 import {
-  amqpReconnectDelay, parseRabbitBusOptions, type ParsedRabbitBusOptions, type RabbitBusOptions,
+  amqpReconnectDelay, parseRabbitBusOptions, redactUrl, type ParsedRabbitBusOptions, type RabbitBusOptions,
 } from './rabbit-options';
-
-const MAX_TRACKED_ATTEMPTS = 10_000;
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
 
 interface PendingConfirm {
   resolve: () => void;
@@ -61,7 +63,7 @@ export class RabbitBus implements Bus {
   private consumer: ConsumerReg | null = null;
   private readonly pending = new Map<string, PendingConfirm>();
   private readonly returned = new Set<string>();
-  private readonly attempts = new Map<string, number>();
+  private readonly attempts = new Attempts();
   private readonly idPrefix = randomBytes(4).toString('hex') + '.';
   private seq = 0;
   private sweeper: NodeJS.Timeout | null = null;
@@ -69,9 +71,14 @@ export class RabbitBus implements Bus {
   private closed = false;
   private lastError = '';
   private readonly tracker: HealthTracker;
+  private readonly outbox = new Outbox<Outgoing>((target, items) => {
+    for (const msg of packBatches(items, this.opts.maxBatch)) this.sendOne(target, msg);
+  });
+  private readonly slots: Slots;
 
   private constructor(readonly opts: ParsedRabbitBusOptions) {
     this.keys = new ClusterKeys(opts.prefix);
+    this.slots = new Slots(opts.prefetch);
     this.tracker = new HealthTracker('down', (err) => opts.logger.error({ err }, 'bus health listener threw'));
   }
 
@@ -91,6 +98,7 @@ export class RabbitBus implements Bus {
       : `${opts.url}${opts.url.includes('?') ? '&' : '?'}heartbeat=${opts.heartbeatSec}`;
     this.conn = await amqp.connect(url, {
       clientProperties: { connection_name: `${opts.prefix}-bus` },
+      noDelay: true, // no Nagle stalls; writes are coalesced per turn instead (coalesceFrames)
       recovery: {
         waitForConnect: false,
         maxRetries: Infinity,
@@ -113,7 +121,7 @@ export class RabbitBus implements Bus {
         this.conn.waitForConnect(),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new ClusterError('rabbitmq', 'unavailable',
-            `no connection to ${redact(opts.url)} within ${opts.startupTimeoutMs} ms: start RabbitMQ or fix the URL`)),
+            `no connection to ${redactUrl(opts.url)} within ${opts.startupTimeoutMs} ms: start RabbitMQ or fix the URL`)),
           opts.startupTimeoutMs);
         }),
       ]);
@@ -185,20 +193,30 @@ export class RabbitBus implements Bus {
     if (this.pending.size >= this.opts.maxUnconfirmed) {
       return Promise.reject(new ClusterError('rabbitmq', 'overloaded', `publish: ${this.pending.size} publishes await a confirm`));
     }
+    return new Promise<void>((resolve, reject) => this.outbox.add(routingKey, { body, resolve, reject }));
+  }
+
+  /** Publishes one message (one envelope, or a batch); its confirm settles every envelope in it. */
+  private sendOne(target: string, items: Outgoing[]): void {
+    const fail = (err: ClusterError): void => {
+      for (const it of items) it.reject(err);
+    };
+    const ch = this.pub;
+    if (!ch) return fail(new ClusterError('rabbitmq', 'unavailable', 'publish: not connected to RabbitMQ; recovering in the background'));
     const id = this.idPrefix + (this.seq++).toString(36);
-    return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, deadline: Date.now() + this.opts.confirmTimeoutMs });
-      try {
-        ch.publish(this.keys.exchange, routingKey, body, { persistent: true, mandatory: true, messageId: id },
-          (err: unknown) => this.onConfirm(id, targetInstanceId, err));
-      } catch (err) {
-        // The channel closed between the check and the write (IllegalOperationError).
-        this.pending.delete(id);
-        reject(new ClusterError('rabbitmq', 'unavailable', `publish: ${(err as Error).message}`, err));
-        return;
-      }
-      this.startSweeper();
-    });
+    const batch = items.length > 1;
+    const body = batch ? encodeBatch(items.map((it) => it.body)) : items[0].body;
+    this.pending.set(id, { resolve: () => { for (const it of items) it.resolve(); }, reject: fail, deadline: Date.now() + this.opts.confirmTimeoutMs });
+    try {
+      ch.publish(this.keys.exchange, target, body, { persistent: true, mandatory: true, messageId: id, ...(batch ? { type: BATCH_TYPE } : {}) },
+        (err: unknown) => this.onConfirm(id, target, err));
+    } catch (err) {
+      // The channel closed between the check and the write (IllegalOperationError).
+      this.pending.delete(id);
+      fail(new ClusterError('rabbitmq', 'unavailable', `publish: ${(err as Error).message}`, err));
+      return;
+    }
+    this.startSweeper();
   }
 
   async close(): Promise<void> {
@@ -222,6 +240,7 @@ export class RabbitBus implements Bus {
   private setup(model: amqp.ChannelModel): Promise<void> {
     return this.serialize(async () => {
       model.on('handler-error', (err: Error, ev: string) => this.opts.logger.error({ err, ev }, 'amqp listener threw'));
+      coalesceFrames(model); // one socket write per turn
       const pub = await model.createConfirmChannel();
       pub.on('error', (err: Error) => this.warnOnce('amqp publish channel error', err));
       pub.on('return', (msg: amqp.Message) => {
@@ -249,55 +268,54 @@ export class RabbitBus implements Bus {
     if (this.opts.queueExpiresMs > 0) args['x-expires'] = this.opts.queueExpiresMs;
     await ch.assertQueue(queue, { durable: true, arguments: args });
     await ch.bindQueue(queue, this.keys.exchange, this.keys.routingKey(reg.instanceId));
-    await ch.consume(queue, (msg) => this.onMessage(model, ch, reg, msg), { noAck: false });
+    const acks = new AckBatcher(ch);
+    await ch.consume(queue, (msg) => this.onMessage(model, ch, acks, reg, msg), { noAck: false });
     return ch;
   }
 
-  private onMessage(model: amqp.ChannelModel, ch: amqp.Channel, reg: ConsumerReg, msg: amqp.ConsumeMessage | null): void {
+  private onMessage(model: amqp.ChannelModel, ch: amqp.Channel, acks: AckBatcher, reg: ConsumerReg,
+    msg: amqp.ConsumeMessage | null): void {
     if (msg === null) {
       this.opts.logger.warn({ queue: this.keys.queue(reg.instanceId) }, 'consumer cancelled by the broker; reconnecting');
       this.forceReconnect(model);
       return;
     }
-    let env: Envelope;
+    acks.received(msg);
+    let envs: Envelope[];
     try {
-      env = decodeEnvelope(msg.content);
+      envs = msg.properties.type === BATCH_TYPE ? decodeBatch(msg.content).map(decodeEnvelope) : [decodeEnvelope(msg.content)];
     } catch (err) {
       this.opts.logger.error({ err, bytes: msg.content.length }, 'dropping a malformed bus envelope');
-      safeAck(ch, msg);
+      acks.ack(msg);
       return;
     }
-    let p: Promise<void>;
-    try {
-      p = Promise.resolve(reg.handler(env));
-    } catch (err) {
-      p = Promise.reject(err);
-    }
+    // In order, at most `prefetch` envelopes in handlers at once; a batch is acked when all of
+    // its envelopes were handled, and redelivered whole if one failed (handlers are idempotent).
+    const p = envs.length === 1 ? this.slots.run(() => reg.handler(envs[0]))
+      : Promise.all(envs.map((env) => this.slots.run(() => reg.handler(env))));
     p.then(
       () => {
-        const id = msg.properties.messageId;
-        if (typeof id === 'string' && this.attempts.size > 0) this.attempts.delete(id);
-        safeAck(ch, msg);
+        this.attempts.forget(msg.properties.messageId);
+        acks.ack(msg);
       },
-      (err: unknown) => this.onHandlerFailure(ch, msg, env, err),
+      (err: unknown) => this.onHandlerFailure(ch, acks, msg, envs[0], err),
     );
   }
 
-  private onHandlerFailure(ch: amqp.Channel, msg: amqp.ConsumeMessage, env: Envelope, err: unknown): void {
-    const id = typeof msg.properties.messageId === 'string' ? msg.properties.messageId : '';
-    const attempt = (this.attempts.get(id) ?? 0) + 1;
+  private onHandlerFailure(ch: amqp.Channel, acks: AckBatcher, msg: amqp.ConsumeMessage, env: Envelope, err: unknown): void {
+    const attempt = this.attempts.failed(msg.properties.messageId);
     if (attempt >= this.opts.maxAttempts) {
-      this.attempts.delete(id);
+      this.attempts.forget(msg.properties.messageId);
       this.opts.logger.error({ err, attempts: attempt, origin: env.origin, kind: env.kind },
         'bus handler kept failing; envelope dropped (the recipient catches up by seq)');
-      safeAck(ch, msg);
+      acks.ack(msg);
       return;
     }
-    this.attempts.delete(id);
-    this.attempts.set(id, attempt);
-    if (this.attempts.size > MAX_TRACKED_ATTEMPTS) this.attempts.delete(this.attempts.keys().next().value!);
     this.opts.logger.warn({ err, attempt, origin: env.origin }, 'bus handler failed; requeueing');
-    setTimeout(() => safeNack(ch, msg), retryDelay(attempt, this.opts.retryDelayMs)).unref();
+    setTimeout(() => {
+      acks.settled(msg);
+      safeNack(ch, msg);
+    }, retryDelay(attempt, this.opts.retryDelayMs)).unref();
   }
 
   private onConfirm(id: string, target: string, err: unknown): void {
@@ -376,21 +394,5 @@ export class RabbitBus implements Bus {
     const p = this.lock.then(fn);
     this.lock = p.then(() => {}, () => {});
     return p;
-  }
-}
-
-function safeAck(ch: amqp.Channel, msg: amqp.Message): void {
-  try {
-    ch.ack(msg);
-  } catch {
-    // The channel closed: the broker requeues the message and redelivers it (at-least-once).
-  }
-}
-
-function safeNack(ch: amqp.Channel, msg: amqp.Message): void {
-  try {
-    ch.nack(msg, false, true);
-  } catch {
-    // As above: an unacked message on a closed channel is requeued by the broker.
   }
 }

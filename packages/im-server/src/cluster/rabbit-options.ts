@@ -22,6 +22,11 @@ export const DEFAULT_CONFIRM_TIMEOUT_MS = 5_000;
 export const DEFAULT_MAX_UNCONFIRMED = 65_536;
 /** AMQP heartbeat in seconds (a silent dead broker is noticed within about twice this). */
 export const DEFAULT_AMQP_HEARTBEAT_S = 10;
+/**
+ * Most envelopes published to one instance in one event-loop turn that share one message. 1 sends
+ * one message per envelope (needed while instances older than batching still consume).
+ */
+export const DEFAULT_MAX_BATCH = 64;
 /** x-expires of instance queues: an instance gone this long has its queue deleted. 0 = never. */
 export const DEFAULT_QUEUE_EXPIRES_MS = 24 * 3600 * 1000;
 
@@ -51,6 +56,8 @@ export interface RabbitBusOptions {
   heartbeatSec?: number;
   /** Default {@link DEFAULT_QUEUE_EXPIRES_MS}. Must be the same on every instance. */
   queueExpiresMs?: number;
+  /** Envelopes per message at most; default {@link DEFAULT_MAX_BATCH}. */
+  maxBatch?: number;
   /** Default {@link stderrLogger}. */
   logger?: ClusterLogger;
 }
@@ -62,7 +69,7 @@ export type ParsedRabbitBusOptions = Required<RabbitBusOptions>;
 export function parseRabbitBusOptions(o: RabbitBusOptions): ParsedRabbitBusOptions {
   rejectUnknown(o, [
     'url', 'prefix', 'prefetch', 'maxAttempts', 'retryDelayMs', 'confirmTimeoutMs', 'maxUnconfirmed', 'retryBaseMs',
-    'retryMaxMs', 'startupTimeoutMs', 'heartbeatSec', 'queueExpiresMs', 'logger',
+    'retryMaxMs', 'startupTimeoutMs', 'heartbeatSec', 'queueExpiresMs', 'maxBatch', 'logger',
   ], 'RabbitBus');
   const url = stringOption(o, 'url', '');
   if (!/^amqps?:\/\//.test(url)) throw new TypeError(`cluster option 'url' must be an amqp:// URL (got ${JSON.stringify(url)})`);
@@ -79,6 +86,7 @@ export function parseRabbitBusOptions(o: RabbitBusOptions): ParsedRabbitBusOptio
     startupTimeoutMs: intOption(o, 'startupTimeoutMs', DEFAULT_AMQP_STARTUP_TIMEOUT_MS, 10, 600_000),
     heartbeatSec: intOption(o, 'heartbeatSec', DEFAULT_AMQP_HEARTBEAT_S, 0, 3_600),
     queueExpiresMs: intOption(o, 'queueExpiresMs', DEFAULT_QUEUE_EXPIRES_MS, 0, 2 ** 31 - 1),
+    maxBatch: intOption(o, 'maxBatch', DEFAULT_MAX_BATCH, 1, 4_096),
     logger: o.logger ?? stderrLogger,
   };
 }
@@ -86,4 +94,9 @@ export function parseRabbitBusOptions(o: RabbitBusOptions): ParsedRabbitBusOptio
 /** Reconnect policy: attempt 1, 2, 3… -> base·2^(attempt-1) ms with jitter, at most `cap` (≤ 5 s). */
 export function amqpReconnectDelay(attempt: number, base = DEFAULT_AMQP_RETRY_BASE_MS, cap = DEFAULT_AMQP_RETRY_MAX_MS): number {
   return backoffDelay(attempt, base, cap);
+}
+
+/** The URL with its credentials masked, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
 }
