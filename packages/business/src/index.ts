@@ -10,6 +10,7 @@ export {
   DEFAULT_SQLITE_SYNCHRONOUS, DEFAULT_SQLITE_BUSY_TIMEOUT_MS, DEFAULT_SQLITE_WAL_CHECKPOINT_PAGES,
 } from './sqlite/store';
 export { DEFAULT_DEDUP_MERGE_ROWS } from './sqlite/dedup';
+export { DEFAULT_SQLITE_CHECKPOINT_IDLE_MS } from './sqlite/checkpoint';
 export { MysqlStore, openMysqlStore } from './mysql/store';
 export {
   parseMysqlOptions, parseMysqlUrl, type MysqlStoreOptions, type MysqlTarget,

@@ -1,9 +1,11 @@
 /**
  * ChatStore on SQLite. appendBatch is one IMMEDIATE transaction (one WAL commit, one fsync with
  * synchronous=FULL) for the whole batch: that is the group commit of DESIGN.md "Persist in
- * batches". Every statement is prepared once; per message the cost is one dedup lookup (a Map,
- * then a primary-key probe, see ./dedup.ts) and one INSERT, and per conversation one read, one
- * update and the sender's read cursor.
+ * batches". advanceAck commits without an fsync of its own (./sync-mode.ts: a lost delivered
+ * cursor only re-pushes what clients dedup); advanceRead keeps the store's level. Every statement
+ * is prepared once; per message the cost is one dedup lookup (a Map, then a primary-key probe, see
+ * ./dedup.ts) and one INSERT, and per conversation one read, one update and the sender's read
+ * cursor.
  */
 import type Database from 'better-sqlite3';
 import type { AppendResult, ChatStore, ConvCursor, CursorUpdate, NewChat, StoredChat } from '../ports';
@@ -13,6 +15,7 @@ import { afterBound, beforeBound, CHAT_COLUMNS, CURSOR_SELECT, pageLimit, rowToC
 import { coalesceCursorUpdates, convTypeOf, isStorableConvId, validateNewChat } from '../validate';
 import { DEFAULT_DEDUP_MERGE_ROWS, SqliteDedup } from './dedup';
 import { settle } from './guard';
+import { SyncMode } from './sync-mode';
 
 type Stmt<P extends unknown[] | object, R = unknown> = Database.Statement<P, R>;
 
@@ -43,9 +46,17 @@ export class SqliteChatStore implements ChatStore {
   private readonly appendTxn: (chats: readonly NewChat[]) => { results: AppendResult[]; commit: () => void };
   private readonly ackTxn: (updates: readonly CursorUpdate[]) => void;
   private readonly readTxn: (updates: readonly CursorUpdate[]) => void;
+  private readonly sync: SyncMode;
+  private commitCount = 0;
 
-  /** @param db an open database with the schema applied. */
-  constructor(db: Database.Database, opts: { memberCacheEntries?: number; dedupMergeRows?: number } = {}) {
+  /**
+   * @param db an open database with the schema applied.
+   * @param opts.synchronous the connection's configured level (default FULL); ack commits relax it.
+   */
+  constructor(db: Database.Database, opts: {
+    memberCacheEntries?: number; dedupMergeRows?: number; synchronous?: 'FULL' | 'NORMAL';
+  } = {}) {
+    this.sync = new SyncMode(db, opts.synchronous ?? 'FULL');
     this.cache = new MemberCache(opts.memberCacheEntries);
     this.dedup = new SqliteDedup(db, opts.dedupMergeRows ?? DEFAULT_DEDUP_MERGE_ROWS);
     this.selById = db.prepare(`SELECT ${CHAT_COLUMNS} FROM chat_message WHERE server_msg_id = ?`);
@@ -86,12 +97,19 @@ export class SqliteChatStore implements ChatStore {
     }).immediate;
   }
 
+  /** Transactions committed by appendBatch, advanceAck and advanceRead (the idle checkpoint's clock). */
+  get commits(): number {
+    return this.commitCount;
+  }
+
   /** Stores a batch in one transaction; see ports.ts ChatStore.appendBatch. */
   appendBatch(chats: readonly NewChat[]): Promise<AppendResult[]> {
     return settle('appendBatch', () => {
       for (const c of chats) validateNewChat(c);
       if (chats.length === 0) return [];
+      this.sync.strict();
       const { results, commit } = this.appendTxn(chats);
+      this.commitCount++;
       commit(); // only after COMMIT succeeded
       try {
         this.dedup.maybeMerge();
@@ -174,19 +192,28 @@ export class SqliteChatStore implements ChatStore {
     return settle('isMember', () => this.selMember.get(convId, userId) !== undefined);
   }
 
-  /** Moves delivered cursors forward (never past lastSeq), in one transaction. */
+  /**
+   * Moves delivered cursors forward (never past lastSeq), in one transaction committed with
+   * synchronous=NORMAL: durable against a process crash, and on disk with the next fsync'd commit.
+   */
   advanceAck(updates: readonly CursorUpdate[]): Promise<void> {
     return settle('advanceAck', () => {
       const u = coalesceCursorUpdates(updates);
-      if (u.length > 0) this.ackTxn(u);
+      if (u.length === 0) return;
+      this.sync.relaxed(() => this.ackTxn(u));
+      this.commitCount++;
     });
   }
 
-  /** Moves read cursors forward (never past lastSeq), in one transaction. */
+  /** Moves read cursors forward (never past lastSeq), in one transaction at the store's level. */
   advanceRead(updates: readonly CursorUpdate[]): Promise<void> {
     return settle('advanceRead', () => {
       const u = coalesceCursorUpdates(updates);
-      if (u.length > 0) this.readTxn(u);
+      if (u.length > 0) {
+        this.sync.strict();
+        this.readTxn(u);
+        this.commitCount++;
+      }
     });
   }
 }

@@ -6,6 +6,10 @@
  * a process crash and a power loss (delivery contract 1, DESIGN.md). `NORMAL` fsyncs only at
  * checkpoints: a process crash still loses nothing, but a power loss or kernel panic can lose the
  * last commits, i.e. messages that were already acked. Choose NORMAL only where that is fine.
+ * Under FULL, delivered-cursor (ack) commits alone skip their fsync (./sync-mode.ts): a power loss
+ * can only move such a cursor back, which re-pushes messages that clients drop by (convId, seq).
+ * WAL checkpoints run when the store is idle (./checkpoint.ts), else inside the commit that
+ * crosses wal_autocheckpoint.
  *
  * better-sqlite3 is synchronous, which suits the embedded mode: a batch of a few hundred
  * messages commits in a few milliseconds, in one transaction. Methods return settled promises.
@@ -26,6 +30,7 @@ import { SqliteChatStore } from './chats';
 import { SqliteConversationStore } from './conversations';
 import { SqliteFriendStore, SqliteNoticeStore } from './friends';
 import { SqliteGroupStore } from './groups';
+import { DEFAULT_SQLITE_CHECKPOINT_IDLE_MS, IdleCheckpointer } from './checkpoint';
 import { DEFAULT_DEDUP_MERGE_ROWS } from './dedup';
 import { settle, sqliteError } from './guard';
 import { SQLITE_SCHEMA } from './schema';
@@ -49,11 +54,24 @@ export interface SqliteStoreOptions {
   memberCacheEntries?: number;
   /** Recent messages held in memory before a dedup merge (see dedup.ts); default 50,000. */
   dedupMergeRows?: number;
-  /** WAL size, in pages, that triggers a checkpoint; default {@link DEFAULT_SQLITE_WAL_CHECKPOINT_PAGES}. */
+  /**
+   * WAL size, in pages, that triggers a checkpoint inside a commit; default
+   * {@link DEFAULT_SQLITE_WAL_CHECKPOINT_PAGES}. 0 = never (only idle and close-time checkpoints).
+   */
   walCheckpointPages?: number;
+  /**
+   * Idle time, in ms, after which the WAL is checkpointed outside any commit (./checkpoint.ts);
+   * default {@link DEFAULT_SQLITE_CHECKPOINT_IDLE_MS}; 0 = only automatic checkpoints.
+   */
+  checkpointIdleMs?: number;
 }
 
-/** Default WAL checkpoint threshold: 4,096 pages (16 MiB), a quarter of SQLite's checkpoint rate. */
+/**
+ * Default WAL checkpoint threshold: 4,096 pages (16 MiB), a quarter of SQLite's checkpoint rate.
+ * At 1,000 single-message commits/s that is one checkpoint (~2 ms, one fsync of the database
+ * file) every ~0.7 s; 16,384 pages measured no better at 1k/s (docs/benchmarks.md, profiles,
+ * item 1) and keeps a fresh WAL growing (costlier fdatasync) four times longer.
+ */
 export const DEFAULT_SQLITE_WAL_CHECKPOINT_PAGES = 4096;
 
 function nonNegativeInt(value: number | undefined, def: number, field: string): number {
@@ -78,6 +96,7 @@ export function parseSqliteOptions(input: SqliteStoreOptions): Required<SqliteSt
     memberCacheEntries: nonNegativeInt(input.memberCacheEntries, DEFAULT_MEMBER_CACHE_ENTRIES, 'memberCacheEntries'),
     dedupMergeRows: nonNegativeInt(input.dedupMergeRows, DEFAULT_DEDUP_MERGE_ROWS, 'dedupMergeRows'),
     walCheckpointPages: nonNegativeInt(input.walCheckpointPages, DEFAULT_SQLITE_WAL_CHECKPOINT_PAGES, 'walCheckpointPages'),
+    checkpointIdleMs: nonNegativeInt(input.checkpointIdleMs, DEFAULT_SQLITE_CHECKPOINT_IDLE_MS, 'checkpointIdleMs'),
   };
 }
 
@@ -99,6 +118,8 @@ export class SqliteStore implements Store {
   readonly groups: SqliteGroupStore;
   /** Absolute path of the database file. */
   readonly file: string;
+  /** The idle checkpoint (./checkpoint.ts); its stats are for tests and metrics. */
+  readonly checkpointer: IdleCheckpointer;
   private readonly db: Database.Database;
 
   /** Opens (creating if needed) `<dataDir>/hxim.sqlite` and applies the schema. */
@@ -124,12 +145,14 @@ export class SqliteStore implements Store {
       this.db.exec('BEGIN IMMEDIATE; COMMIT');
       this.accounts = new SqliteAccountStore(this.db);
       this.chats = new SqliteChatStore(this.db, {
-        memberCacheEntries: opts.memberCacheEntries, dedupMergeRows: opts.dedupMergeRows,
+        memberCacheEntries: opts.memberCacheEntries, dedupMergeRows: opts.dedupMergeRows, synchronous: opts.synchronous,
       });
       this.friends = new SqliteFriendStore(this.db);
       this.notices = new SqliteNoticeStore(this.db);
       this.convs = new SqliteConversationStore(this.db);
       this.groups = new SqliteGroupStore(this.db);
+      const chats = this.chats;
+      this.checkpointer = new IdleCheckpointer(this.db, () => chats.commits, opts.checkpointIdleMs);
     } catch (err) {
       this.db.close();
       if ((err as { code?: unknown }).code === 'SQLITE_BUSY') {
@@ -163,6 +186,7 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     return settle('close', () => {
       if (!this.db.open) return;
+      this.checkpointer.stop();
       try {
         this.chats.dedup.merge(); // a shorter scan at the next open
         this.db.pragma('wal_checkpoint(TRUNCATE)');
