@@ -6,49 +6,17 @@
  * with a message saying so: it is never skipped (STYLE.md).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import * as mysql from 'mysql2/promise';
+import { describe, it } from 'node:test';
 import type { RequestError } from '@hxim/im-common';
-import { MysqlStore, openMysqlStore, type FriendChange } from '../../src/index';
+import type { FriendChange } from '../../src/index';
 import { runConversationContract } from '../contract/conversations-contract';
 import { freshUser, runFriendContract } from '../contract/friends-contract';
+import { useMysqlTestDb } from '../helpers/mysql-db';
 
-const BASE = (process.env.HXIM_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306').replace(/\/+$/, '');
-const DB = `hxim_b_${process.pid}_${randomBytes(4).toString('hex')}`;
-const opened: MysqlStore[] = [];
-
-async function admin(): Promise<mysql.Connection> {
-  const u = new URL(BASE);
-  return mysql.createConnection({
-    host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username) || 'root',
-    password: decodeURIComponent(u.password), connectTimeout: 3000,
-  });
-}
-
-async function open(): Promise<MysqlStore> {
-  const s = await openMysqlStore({ url: `${BASE}/${DB}` });
-  opened.push(s);
-  return s;
-}
-
-before(async () => {
-  let c: mysql.Connection;
-  try {
-    c = await admin();
-  } catch (err) {
-    throw new Error(`MariaDB is not reachable at ${BASE} (${(err as Error).message}). `
-      + 'Start it with `bash scripts/services.sh mariadb`, or point HXIM_TEST_MYSQL_URL at a server.');
-  }
-  await c.end();
-});
-
-after(async () => {
-  for (const s of opened) await s.close();
-  const c = await admin();
-  await c.query(`DROP DATABASE IF EXISTS \`${DB}\``);
-  await c.end();
-});
+const db = useMysqlTestDb('b');
+const { admin } = db;
+const DB = db.name;
+const open = db.open;
 
 runFriendContract('MysqlStore (MariaDB)', () => open());
 runConversationContract('MysqlStore (MariaDB)', () => open());

@@ -4,48 +4,13 @@
  * its own database, hxim_g_<pid>_<random>, and drops it at the end; never skipped.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import * as mysql from 'mysql2/promise';
-import { MysqlStore, openMysqlStore } from '../../src/index';
+import { describe, it } from 'node:test';
 import { runGroupContract } from '../contract/groups-contract';
 import { freshUser } from '../contract/friends-contract';
+import { useMysqlTestDb } from '../helpers/mysql-db';
 
-const BASE = (process.env.HXIM_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306').replace(/\/+$/, '');
-const DB = `hxim_g_${process.pid}_${randomBytes(4).toString('hex')}`;
-const opened: MysqlStore[] = [];
-
-async function admin(): Promise<mysql.Connection> {
-  const u = new URL(BASE);
-  return mysql.createConnection({
-    host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username) || 'root',
-    password: decodeURIComponent(u.password), connectTimeout: 3000,
-  });
-}
-
-async function open(): Promise<MysqlStore> {
-  const s = await openMysqlStore({ url: `${BASE}/${DB}` });
-  opened.push(s);
-  return s;
-}
-
-before(async () => {
-  let c: mysql.Connection;
-  try {
-    c = await admin();
-  } catch (err) {
-    throw new Error(`MariaDB is not reachable at ${BASE} (${(err as Error).message}). `
-      + 'Start it with `bash scripts/services.sh mariadb`, or point HXIM_TEST_MYSQL_URL at a server.');
-  }
-  await c.end();
-});
-
-after(async () => {
-  for (const s of opened) await s.close().catch(() => undefined);
-  const c = await admin();
-  await c.query(`DROP DATABASE IF EXISTS \`${DB}\``);
-  await c.end();
-});
+const db = useMysqlTestDb('g');
+const open = db.open;
 
 runGroupContract('MysqlStore (MariaDB)', () => open());
 

@@ -5,51 +5,18 @@
  * reachable the file fails with a message saying so: it is never skipped (STYLE.md).
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
-import { after, before, describe, it } from 'node:test';
-import * as mysql from 'mysql2/promise';
+import { describe, it } from 'node:test';
 import { BackendError, privateConvId } from '@hxim/im-common';
 import { MysqlStore, openMysqlStore, openStore, type NewChat } from '../../src/index';
 import type { MysqlDb } from '../../src/mysql/db';
 import { chat, runStoreContract } from '../contract/store-contract';
+import { useMysqlTestDb } from '../helpers/mysql-db';
 
-const BASE = (process.env.HXIM_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306').replace(/\/+$/, '');
-const DB = `hxim_t_${process.pid}_${randomBytes(4).toString('hex')}`;
-const URL_ = `${BASE}/${DB}`;
-const opened: MysqlStore[] = [];
-
-async function admin(): Promise<mysql.Connection> {
-  const u = new URL(BASE);
-  return mysql.createConnection({
-    host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username) || 'root',
-    password: decodeURIComponent(u.password), connectTimeout: 3000,
-  });
-}
-
-async function open(extra: Partial<Parameters<typeof openMysqlStore>[0]> = {}): Promise<MysqlStore> {
-  const s = await openMysqlStore({ url: URL_, ...extra });
-  opened.push(s);
-  return s;
-}
-
-before(async () => {
-  let c: mysql.Connection;
-  try {
-    c = await admin();
-  } catch (err) {
-    throw new Error(`MariaDB is not reachable at ${BASE} (${(err as Error).message}). `
-      + 'Start it with `bash scripts/services.sh mariadb`, or point HXIM_TEST_MYSQL_URL at a server.');
-  }
-  await c.end();
-});
-
-after(async () => {
-  for (const s of opened) await s.close();
-  const c = await admin();
-  await c.query(`DROP DATABASE IF EXISTS \`${DB}\``);
-  await c.end();
-});
+const db = useMysqlTestDb('t');
+const { admin } = db;
+const DB = db.name;
+const open = db.open;
 
 runStoreContract('MysqlStore (MariaDB)', () => open());
 
@@ -182,8 +149,8 @@ describe('MysqlStore with several instances', () => {
   });
 
   it('is what openStore({kind: "mysql"}) returns', async () => {
-    const s = await openStore({ kind: 'mysql', url: URL_ });
-    opened.push(s as MysqlStore);
+    const s = await openStore({ kind: 'mysql', url: db.url });
+    db.track(s as MysqlStore);
     assert.equal(s.kind, 'mysql');
     await s.ping();
   });
@@ -200,7 +167,7 @@ describe('MysqlStore with the database down', () => {
 
   it('rejects with BackendError within 2.5 s when nothing listens (closed port)', async () => {
     const s = new MysqlStore({ url: 'mysql://root@127.0.0.1:1/hxim_down', applySchema: false });
-    opened.push(s);
+    db.track(s);
     await within(2500, s.chats.appendBatch([chat(1, 2, 'down')]));
     await within(2500, s.ping());
     await within(2500, openMysqlStore({ url: 'mysql://root@127.0.0.1:1/hxim_down' }));
@@ -213,7 +180,7 @@ describe('MysqlStore with the database down', () => {
     const port = (silent.address() as net.AddressInfo).port;
     try {
       const s = new MysqlStore({ url: `mysql://root@127.0.0.1:${port}/hxim_hung`, applySchema: false });
-      opened.push(s);
+      db.track(s);
       const t0 = Date.now();
       await assert.rejects(s.chats.appendBatch([chat(1, 2, 'hung')]), (e: unknown) => e instanceof BackendError && e.code === 'STORE_TIMEOUT');
       assert.ok(Date.now() - t0 < 2500);
