@@ -21,7 +21,8 @@
  * failed, as in the 1:1 checker. Pure bookkeeping: no I/O, no clock.
  */
 import type { Stamp } from './body';
-import { FAILING_COUNTS, MAX_EXAMPLES, type HistoryCounts, type HistoryReport } from './history';
+import type { HistoryReport } from './history';
+import { ACKED, NONE, SendHistory, type SendLog } from './send-history';
 
 /** What {@link GroupHistory.delivered} made of a chat. */
 export type GroupVerdict = 'new' | 'system' | 'transport-duplicate' | 'duplicate' | 'unexpected';
@@ -50,12 +51,6 @@ export function messageKey(sender: number, msgNo: number): number {
   return sender * 1e9 + msgNo;
 }
 
-const NONE = 0;
-const ACKED = 1;
-const REFUSED = 2;
-
-interface SenderLog { intended: number[]; state: number[]; ackSeq: number[] }
-
 interface MemberLog {
   group: number;
   convId: string;
@@ -77,17 +72,14 @@ interface GroupLog {
 }
 
 /** Records one worker's share of a group run and checks it. */
-export class GroupHistory {
-  private readonly senders = new Map<number, SenderLog>();
+export class GroupHistory extends SendHistory<SendLog> {
   private readonly members = new Map<number, MemberLog>();
   private readonly groups = new Map<number, GroupLog>();
-  private readonly examples: string[] = [];
-  private readonly c = {
-    sent: 0, acked: 0, refused: 0, delivered: 0, transportDuplicates: 0, outOfOrderArrivals: 0,
-    duplicates: 0, unexpected: 0,
-  };
+  private readonly c = { delivered: 0, transportDuplicates: 0, outOfOrderArrivals: 0, duplicates: 0, unexpected: 0 };
 
-  constructor(readonly runId: number, private readonly layout: GroupLayout) {}
+  constructor(runId: number, private readonly layout: GroupLayout) {
+    super(runId, 'group history');
+  }
 
   // ---------------------------------------------------------------- senders
 
@@ -96,54 +88,9 @@ export class GroupHistory {
     if (!this.senders.has(sender)) this.senders.set(sender, { intended: [], state: [], ackSeq: [] });
   }
 
-  /** Messages sent and neither acked nor refused yet. */
-  get outstanding(): number {
-    return this.c.sent - this.c.acked - this.c.refused;
-  }
-
-  /** Records message `msgNo` of `sender` (numbers are consecutive from 0). */
-  sent(sender: number, msgNo: number, intendedUs: number): void {
-    const s = this.senders.get(sender);
-    if (!s) throw new Error(`group history: sender ${sender} was not declared with addSender()`);
-    if (msgNo !== s.intended.length) throw new Error(`group history: sender ${sender} sent message ${msgNo}, expected ${s.intended.length}`);
-    s.intended.push(intendedUs);
-    s.state.push(NONE);
-    s.ackSeq.push(0);
-    this.c.sent++;
-  }
-
-  /** Number of messages `sender` has sent. */
-  sentBy(sender: number): number {
-    return this.senders.get(sender)?.intended.length ?? 0;
-  }
-
-  /** The intended send time of a recorded message (NaN if unknown). */
-  intendedOf(sender: number, msgNo: number): number {
-    return this.senders.get(sender)?.intended[msgNo] ?? NaN;
-  }
-
-  /** True when the message got neither an ack nor an error yet. */
-  isPending(sender: number, msgNo: number): boolean {
-    return this.senders.get(sender)?.state[msgNo] === NONE;
-  }
-
   /** Records a STORED ack; true for the first ack of the message. */
   acked(sender: number, msgNo: number, seq: number): boolean {
-    const s = this.senders.get(sender);
-    if (!s || msgNo < 0 || msgNo >= s.intended.length || s.state[msgNo] === ACKED) return false;
-    if (s.state[msgNo] === REFUSED) this.c.refused--;
-    s.state[msgNo] = ACKED;
-    s.ackSeq[msgNo] = seq;
-    this.c.acked++;
-    return true;
-  }
-
-  /** Records an error answer to a send. */
-  refused(sender: number, msgNo: number): void {
-    const s = this.senders.get(sender);
-    if (!s || msgNo < 0 || msgNo >= s.intended.length || s.state[msgNo] !== NONE) return;
-    s.state[msgNo] = REFUSED;
-    this.c.refused++;
+    return this.firstAck(sender, msgNo, seq) !== undefined;
   }
 
   /** This worker's senders' share of the {@link GroupLedger}. */
@@ -294,12 +241,11 @@ export class GroupHistory {
     const reordered = this.countReordered();
     let unacked = 0;
     for (const s of this.senders.values()) for (const st of s.state) if (st === NONE) unacked++;
-    const counts: HistoryCounts = {
-      sent: this.c.sent, acked: this.c.acked, refused: this.c.refused, unacked, unackedDelivered,
+    return this.report({
+      sent: this.sends.sent, acked: this.sends.acked, refused: this.sends.refused, unacked, unackedDelivered,
       delivered: this.c.delivered, transportDuplicates: this.c.transportDuplicates, outOfOrderArrivals: this.c.outOfOrderArrivals,
       seqMismatch, lost, duplicates: this.c.duplicates, reordered, unexpected, gaps,
-    };
-    return { ...counts, ok: FAILING_COUNTS.every((k) => counts[k] === 0), examples: this.examples.slice(0, MAX_EXAMPLES) };
+    });
   }
 
   private countReordered(): number {
@@ -341,10 +287,6 @@ export class GroupHistory {
     let g = this.groups.get(group);
     if (!g) this.groups.set(group, (g = { seqOf: new Map(), keyOf: new Map() }));
     return g;
-  }
-
-  private example(text: string): void {
-    if (this.examples.length < MAX_EXAMPLES) this.examples.push(text);
   }
 }
 

@@ -20,6 +20,9 @@
  * Pure bookkeeping: no I/O, no clock.
  */
 import type { Stamp } from './body';
+import { ACKED, FAILING_COUNTS, MAX_EXAMPLES, NONE, SendHistory, type SendLog } from './send-history';
+
+export { FAILING_COUNTS, MAX_EXAMPLES };
 
 /** Every count of a history check. */
 export interface HistoryCounts {
@@ -56,25 +59,12 @@ export interface HistoryReport extends HistoryCounts {
   examples: string[];
 }
 
-/** Examples kept per report. */
-export const MAX_EXAMPLES = 20;
-
-/** The counts that fail a run. */
-export const FAILING_COUNTS = ['lost', 'duplicates', 'reordered', 'unexpected', 'gaps'] as const;
-
 /** What {@link HistoryRecorder.delivered} made of a delivery. */
 export type Verdict = 'new' | 'transport-duplicate' | 'duplicate' | 'unexpected';
 
-const NONE = 0;
-const ACKED = 1;
-const REFUSED = 2;
-
-interface SenderLog {
+interface SenderLog extends SendLog {
   receiver: number;
   convId: string;
-  intended: number[];
-  state: number[];
-  ackSeq: number[];
   /** Seq the message was delivered with (0: not delivered). */
   deliveredSeq: number[];
 }
@@ -86,13 +76,10 @@ interface ConvLog {
 }
 
 /** Records one run's (or one worker's) history and checks it. */
-export class HistoryRecorder {
-  private readonly senders = new Map<number, SenderLog>();
+export class HistoryRecorder extends SendHistory<SenderLog> {
   private readonly convs = new Map<number, Map<string, ConvLog>>();
-  private readonly examples: string[] = [];
   private readonly c = {
-    sent: 0, acked: 0, refused: 0, transportDuplicates: 0, outOfOrderArrivals: 0, seqMismatch: 0,
-    duplicates: 0, unexpected: 0, appReordered: 0, delivered: 0,
+    transportDuplicates: 0, outOfOrderArrivals: 0, seqMismatch: 0, duplicates: 0, unexpected: 0, appReordered: 0, delivered: 0,
   };
   private undelivered = 0;
 
@@ -101,7 +88,9 @@ export class HistoryRecorder {
    * @param appOrdered true when deliveries are what the application saw (the receiver is the
    *   client library): an arrival below an earlier one then counts as reordered
    */
-  constructor(readonly runId: number, readonly appOrdered = false) {}
+  constructor(runId: number, readonly appOrdered = false) {
+    super(runId, 'history');
+  }
 
   /** Declares sender `sender` and the one receiver its messages are for. */
   addSender(sender: number, receiver: number): void {
@@ -110,67 +99,23 @@ export class HistoryRecorder {
     }
   }
 
-  /** Messages sent and neither acked nor refused yet. */
-  get outstanding(): number {
-    return this.c.sent - this.c.acked - this.c.refused;
-  }
-
   /** Messages acked and not delivered yet. */
   get ackedUndelivered(): number {
     return this.undelivered;
   }
 
-  /** Records message `msgNo` of `sender` (numbers are consecutive from 0). */
-  sent(sender: number, msgNo: number, intendedUs: number): void {
-    const s = this.log(sender);
-    if (msgNo !== s.intended.length) throw new Error(`history: sender ${sender} sent message ${msgNo}, expected ${s.intended.length}`);
-    s.intended.push(intendedUs);
-    s.state.push(NONE);
-    s.ackSeq.push(0);
-    s.deliveredSeq.push(0);
-    this.c.sent++;
-  }
-
-  /** The intended send time of a recorded message (NaN if unknown). */
-  intendedOf(sender: number, msgNo: number): number {
-    return this.senders.get(sender)?.intended[msgNo] ?? NaN;
-  }
-
-  /** Number of messages `sender` has sent. */
-  sentBy(sender: number): number {
-    return this.senders.get(sender)?.intended.length ?? 0;
-  }
-
-  /** True once the message has its STORED ack. */
-  isAcked(sender: number, msgNo: number): boolean {
-    return this.senders.get(sender)?.state[msgNo] === ACKED;
-  }
-
-  /** True when the message got neither an ack nor an error yet. */
-  isPending(sender: number, msgNo: number): boolean {
-    return this.senders.get(sender)?.state[msgNo] === NONE;
+  protected override recorded(log: SenderLog): void {
+    log.deliveredSeq.push(0);
   }
 
   /** Records a STORED ack. Returns true for the first ack of the message (false: repeat or unknown). */
   acked(sender: number, msgNo: number, convId: string, seq: number): boolean {
-    const s = this.senders.get(sender);
-    if (!s || msgNo < 0 || msgNo >= s.intended.length || s.state[msgNo] === ACKED) return false;
-    if (s.state[msgNo] === REFUSED) this.c.refused--;
-    s.state[msgNo] = ACKED;
-    s.ackSeq[msgNo] = seq;
+    const s = this.firstAck(sender, msgNo, seq);
+    if (!s) return false;
     if (!s.convId) s.convId = convId;
-    this.c.acked++;
     if (s.deliveredSeq[msgNo] === 0) this.undelivered++;
     else if (s.deliveredSeq[msgNo] !== seq) this.mismatch(sender, msgNo, seq, s.deliveredSeq[msgNo]!);
     return true;
-  }
-
-  /** Records an error answer to a send (it was not acked). */
-  refused(sender: number, msgNo: number): void {
-    const s = this.senders.get(sender);
-    if (!s || msgNo < 0 || msgNo >= s.intended.length || s.state[msgNo] !== NONE) return;
-    s.state[msgNo] = REFUSED;
-    this.c.refused++;
   }
 
   /**
@@ -248,13 +193,12 @@ export class HistoryRecorder {
       }
     }
     const gaps = this.countGaps();
-    const counts: HistoryCounts = {
-      sent: this.c.sent, acked: this.c.acked, refused: this.c.refused, unacked, unackedDelivered,
+    return this.report({
+      sent: this.sends.sent, acked: this.sends.acked, refused: this.sends.refused, unacked, unackedDelivered,
       delivered: this.c.delivered, transportDuplicates: this.c.transportDuplicates,
       outOfOrderArrivals: this.c.outOfOrderArrivals, seqMismatch: this.c.seqMismatch,
       lost, duplicates: this.c.duplicates, reordered, unexpected: this.c.unexpected, gaps,
-    };
-    return { ...counts, ok: FAILING_COUNTS.every((k) => counts[k] === 0), examples: this.examples.slice(0, MAX_EXAMPLES) };
+    });
   }
 
   /** Seqs missing between the lowest and highest seq known (delivered or acked) per conversation. */
@@ -289,22 +233,12 @@ export class HistoryRecorder {
     this.example(`seq mismatch: sender ${sender} message ${msgNo} acked as seq ${ackSeq}, delivered as seq ${deliveredSeq}`);
   }
 
-  private log(sender: number): SenderLog {
-    const s = this.senders.get(sender);
-    if (!s) throw new Error(`history: sender ${sender} was not declared with addSender()`);
-    return s;
-  }
-
   private conv(receiver: number, convId: string): ConvLog {
     let byConv = this.convs.get(receiver);
     if (!byConv) this.convs.set(receiver, (byConv = new Map()));
     let conv = byConv.get(convId);
     if (!conv) byConv.set(convId, (conv = { seen: new Set(), maxSeq: 0, lastAppSeq: 0 }));
     return conv;
-  }
-
-  private example(text: string): void {
-    if (this.examples.length < MAX_EXAMPLES) this.examples.push(text);
   }
 }
 

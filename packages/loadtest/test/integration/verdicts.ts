@@ -10,6 +10,14 @@ export function assertClean(r: RunResult): void {
   assert.equal(r.pass, true, JSON.stringify({ notes: r.notes, errors: r.errors, figures: r.figures }));
 }
 
+/** A clean 1:1 run (chat, cross) where every message was acked and every acked message delivered once. */
+export function assertChatClean(r: RunResult): void {
+  assertClean(r);
+  assert.ok(r.history.acked > 0);
+  assert.equal(r.history.unacked, 0);
+  assert.equal(r.history.delivered, r.history.acked);
+}
+
 /** A clean group run of `members` members: every acked message reached every other member. */
 export function assertGroupClean(r: RunResult, members: number): void {
   assertClean(r);
