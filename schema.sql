@@ -1,7 +1,8 @@
 -- hxim schema for MySQL / MariaDB 10.11 (InnoDB, utf8mb4).
 --
 -- Applied by MysqlStore on start (openMysqlStore({applySchema: true}), the default) and safe to
--- apply again: every statement is CREATE TABLE IF NOT EXISTS. The embedded SQLite store uses the
+-- apply again: every statement is CREATE TABLE IF NOT EXISTS or, at the end, an ALTER TABLE ...
+-- ADD COLUMN IF NOT EXISTS that brings an older database up to date. The embedded SQLite store uses the
 -- same tables, columns and keys (packages/business/src/sqlite/schema.ts), except that it keeps
 -- the (sender_id, client_msg_id) key in two extra tables instead of an index (the reason is in
 -- that file); a unit test (packages/business/test/schema-sync.test.ts) fails when they drift.
@@ -52,6 +53,9 @@ CREATE TABLE IF NOT EXISTS session_token (
 -- unRead_num counter. Appends lock this row (SELECT ... FOR UPDATE) to assign seqs, which
 -- keeps seqs gap-free and unique when several server instances write at once.
 -- conv_type: 0 = private, 1 = group (the seed's session_type values).
+-- member_seq (groups): the seq of the latest membership change (join/leave/kick/dismiss SYSTEM
+-- message), written with it under this row's lock. Appends read it under the same lock, so a
+-- group send knows how new a member list must be to fan it out (no kicked member gets it).
 CREATE TABLE IF NOT EXISTS conversation (
   conv_id        VARCHAR(64)  CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   conv_type      TINYINT      NOT NULL DEFAULT 0,
@@ -60,6 +64,7 @@ CREATE TABLE IF NOT EXISTS conversation (
   last_sender_id BIGINT       NOT NULL DEFAULT 0,
   last_time      BIGINT       NOT NULL DEFAULT 0,
   created_at     BIGINT       NOT NULL,
+  member_seq     BIGINT       NOT NULL DEFAULT 0,
   PRIMARY KEY (conv_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin;
 
@@ -206,3 +211,9 @@ CREATE TABLE IF NOT EXISTS group_member (
   PRIMARY KEY (group_id, user_id),
   KEY idx_group_member_user (user_id, group_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin;
+
+-- Upgrades of databases created by an earlier version: CREATE TABLE IF NOT EXISTS leaves an
+-- existing table as it is, so a column added later is also added here (appended last, where the
+-- CREATE TABLE above has it too). Idempotent: with the column present MariaDB only notes it
+-- (1060) and takes no lock that would wait for running transactions.
+ALTER TABLE conversation ADD COLUMN IF NOT EXISTS member_seq BIGINT NOT NULL DEFAULT 0;

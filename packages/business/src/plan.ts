@@ -140,13 +140,15 @@ export function commitPlan(plan: BatchPlan, cache: MemberCache): void {
 
 /**
  * Builds appendBatch's results in input order. `ids[pos]` is the server_msg_id of
- * plan.inserts[pos]; `serverTime` is the batch's commit clock.
+ * plan.inserts[pos]; `serverTime` is the batch's commit clock; `memberSeqs` holds the member_seq
+ * of every conversation of the batch as read under lock (missing = 0).
  */
-export function buildResults(plan: BatchPlan, ids: readonly number[], serverTime: number): AppendResult[] {
+export function buildResults(plan: BatchPlan, ids: readonly number[], serverTime: number,
+  memberSeqs: ReadonlyMap<string, number>): AppendResult[] {
   const out: AppendResult[] = [];
   for (const slot of plan.slots) {
     if (slot.kind === 'stored') {
-      out.push({ ...slot.original, duplicate: true });
+      out.push({ ...slot.original, duplicate: true, memberSeq: memberSeqs.get(slot.original.convId) ?? 0 });
     } else if (slot.kind === 'repeat') {
       out.push({ ...out[slot.first], duplicate: true });
     } else {
@@ -155,6 +157,7 @@ export function buildResults(plan: BatchPlan, ids: readonly number[], serverTime
         serverMsgId: ids[slot.pos], convId: chat.convId, seq: slot.seq, senderId: chat.senderId,
         clientMsgId: chat.clientMsgId, recipientId: chat.recipientId, groupId: chat.groupId,
         msgType: chat.msgType, body: chat.body, clientTime: chat.clientTime, serverTime, duplicate: false,
+        memberSeq: memberSeqs.get(chat.convId) ?? 0,
       });
     }
   }

@@ -76,6 +76,14 @@ export interface StoredChat {
 export interface AppendResult extends StoredChat {
   /** True when (senderId, clientMsgId) was already stored: the fields are the original's. */
   duplicate: boolean;
+  /**
+   * The conversation's member_seq, read under the append's lock on the conversation row: the seq
+   * of its latest membership change (a group's join/leave/kick/dismiss SYSTEM message), 0 when
+   * there was none (1:1). For a new message it is the latest change before `seq`; for a
+   * duplicate, the latest change now. A group send fans out to a member list at least this new
+   * (GroupService.members), so a member removed before the message never gets it.
+   */
+  memberSeq: number;
 }
 
 /** A member's position in one conversation. */

@@ -3,16 +3,18 @@
  * a group message stored once (one seq), acked STORED, pushed exactly once to every online
  * member; NOT_A_MEMBER for outsiders; a kicked member gets nothing more; offline members catch up
  * in order at login; group read receipts; groups in the conversation list with unread counts;
- * fan-out across three instances of an embedded cluster; a stalled member is evicted without
+ * fan-out across three instances of an embedded cluster; a kick on one instance is honoured by a
+ * send through another whose member cache has not heard of it; a stalled member is evicted without
  * holding up the others; and a 2,000-member group.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckKind, ChatKind, GroupOp, MessageType, NoticeKind, type ChatMessage, type GroupResponse } from '@hxim/im-common';
 import { GroupRole } from '@hxim/business';
-import { MemoryBusHub } from '../src/cluster';
+import { MemoryBus, MemoryBusHub } from '../src/cluster';
 import type { ImServer } from '../src';
 import { newUser, nextNotice, rejectsWith, relogin, request, type User } from './helpers/business';
+import { HoldingBus } from './helpers/holding-bus';
 import { login } from './helpers/modern';
 import type { RawClient } from './helpers/raw-client';
 import { startTestServer } from './helpers/server';
@@ -223,6 +225,42 @@ describe('group fan-out across three instances (embedded cluster)', () => {
       for (const u of conns) u.c.destroy();
     } finally {
       await s3.stop();
+      await s2.stop();
+      await s1.stop();
+    }
+  });
+});
+
+describe('a kick on one instance while another instance still has the old member list', () => {
+  it('a message sent through that instance after the kick never reaches the kicked member; the others get it once', async () => {
+    const hub = new MemoryBusHub();
+    const s1 = await startTestServer({ instanceId: `gk1-${process.pid}` }, { hub });
+    const bus2 = new HoldingBus(new MemoryBus(hub));
+    const s2 = await startTestServer({ instanceId: `gk2-${process.pid}` }, { hub, store: s1.store, bus: bus2 });
+    try {
+      const [owner, kicked, stays] = await Promise.all(['gko', 'gkk', 'gks'].map((t) => newUser(s1.port, t))) as User[];
+      const sender = await newUser(s2.port, 'gkx');
+      const all = [owner!, kicked!, stays!, sender];
+      const g = (await groupOp(owner!, GroupOp.CREATE, { name: 'stale', members: ids(kicked!.id, stays!.id, sender.id) })).group!;
+      for (const u of all) await nextChat(u, (m) => m.groupId === g.groupId && m.msgType === ChatKind.SYSTEM);
+      await sendGroup(sender, g.groupId, 'warm'); // instance 2 caches the member list, kicked included
+      for (const u of [owner!, kicked!, stays!]) await nextChat(u, (m) => m.id === 'warm');
+
+      bus2.holding = true;
+      await groupOp(owner!, GroupOp.KICK, { groupId: g.groupId, members: ids(kicked!.id) });
+      for (const u of [owner!, kicked!, stays!]) await nextChat(u, (m) => m.msgType === ChatKind.SYSTEM && m.groupId === g.groupId);
+      await bus2.heldOne(); // the kick is on its way to instance 2, which has not seen it
+      await sendGroup(sender, g.groupId, 'after-kick');
+      for (const u of [owner!, stays!]) await nextChat(u, (m) => m.id === 'after-kick');
+      await bus2.release();
+      await nextChat(sender, (m) => m.msgType === ChatKind.SYSTEM && m.groupId === g.groupId);
+      await sendGroup(owner!, g.groupId, 'marker'); // after this, nothing of the group is in flight to instance 1
+      for (const u of [stays!, sender]) await nextChat(u, (m) => m.id === 'marker');
+      await sleep(50);
+      assert.deepEqual(chatsSoFar(kicked!, g.groupId).map((m) => m.id), [], 'the kicked member gets nothing more');
+      for (const u of [owner!, stays!, sender]) assert.deepEqual(chatsSoFar(u, g.groupId).map((m) => m.id), [], 'exactly once');
+      for (const u of all) u.c.destroy();
+    } finally {
       await s2.stop();
       await s1.stop();
     }

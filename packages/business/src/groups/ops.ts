@@ -13,7 +13,9 @@ import { ChatKind, groupConvId, NoticeKind, RequestError } from '@hxim/im-common
 import type { StoredNotice } from '../friends/ports';
 import { INSERT_NOTICE_SQL } from '../friends/queries';
 import type { StoredChat } from '../ports';
-import { GroupRole, MAX_GROUP_NAME_CHARS, type GroupApplication, type GroupChange, type GroupMemberRow, type GroupRow, type SystemEvent } from './ports';
+import {
+  GroupRole, MAX_GROUP_NAME_CHARS, type GroupApplication, type GroupChange, type GroupMemberList, type GroupMemberRow, type GroupRow, type SystemEvent,
+} from './ports';
 
 /** One SQL operation: `all` returns rows, `run` returns {insertId, changes}. */
 export interface Op {
@@ -74,6 +76,13 @@ export function rowToGroup(r: Row): GroupRow {
     groupId: Number(r.group_id), name: String(r.group_name), ownerId: Number(r.owner_id),
     maxMembers: Number(r.max_members), memberCount: Number(r.member_count), createdAt: Number(r.created_at),
   };
+}
+
+/** Maps the rows of GROUP_READS.memberList. */
+export function rowsToMemberList(rows: readonly Row[]): GroupMemberList {
+  const ids: number[] = [];
+  for (const r of rows) if (r.user_id != null) ids.push(Number(r.user_id));
+  return { ids, memberSeq: rows.length ? Number(rows[0]!.member_seq) : 0 };
 }
 
 /** Maps a member row (joined with user_account and conversation_member). */
@@ -166,7 +175,14 @@ function* removeMembers(g: GroupRow, userIds: readonly number[], now: number): G
   return removed;
 }
 
-/** Appends a SYSTEM message (sender 0: no user can collide with its client id) to the group's history. */
+/** The events that change who is a member: their SYSTEM message moves the conversation's member_seq. */
+const MEMBERSHIP_EVENTS: ReadonlySet<SystemEvent['event']> = new Set(['create', 'join', 'leave', 'kick', 'dismiss']);
+
+/**
+ * Appends a SYSTEM message (sender 0: no user can collide with its client id) to the group's
+ * history. A membership change also sets member_seq to its seq: later appends read it under the
+ * same row lock (AppendResult.memberSeq), so any instance can tell its cached member list is older.
+ */
 function* systemMessage(d: GroupDialect, groupId: number, ev: SystemEvent, now: number): GroupOp<StoredChat> {
   const convId = groupConvId(groupId);
   const seq = (yield* lockConv(d, convId)) + 1;
@@ -174,8 +190,9 @@ function* systemMessage(d: GroupDialect, groupId: number, ev: SystemEvent, now: 
   const body = Buffer.from(JSON.stringify(ev));
   const r = yield* run(`INSERT INTO chat_message (conv_id, seq, sender_id, client_msg_id, recipient_id, group_id, msg_type,
     body, client_time, server_time) VALUES (?, ?, 0, ?, 0, ?, ?, ?, ?, ?)`, [convId, seq, clientMsgId, groupId, ChatKind.SYSTEM, body, now, now]);
-  yield* run('UPDATE conversation SET last_seq = ?, last_msg_id = ?, last_sender_id = 0, last_time = ? WHERE conv_id = ?',
-    [seq, r.insertId, now, convId]);
+  const memberSeq = MEMBERSHIP_EVENTS.has(ev.event) ? ', member_seq = ?' : '';
+  yield* run(`UPDATE conversation SET last_seq = ?, last_msg_id = ?, last_sender_id = 0, last_time = ?${memberSeq} WHERE conv_id = ?`,
+    memberSeq ? [seq, r.insertId, now, seq, convId] : [seq, r.insertId, now, convId]);
   return {
     serverMsgId: r.insertId, convId, seq, senderId: 0, clientMsgId, recipientId: 0, groupId, msgType: ChatKind.SYSTEM,
     body: new Uint8Array(body), clientTime: now, serverTime: now,
@@ -368,6 +385,9 @@ export const GROUP_READS = {
   get: `SELECT ${GROUP_COLS} FROM im_group WHERE group_id = ? AND dismissed = 0`,
   role: 'SELECT member_role FROM group_member WHERE group_id = ? AND user_id = ?',
   memberIds: 'SELECT user_id FROM group_member WHERE group_id = ? ORDER BY user_id',
+  /** values: groupId, convId. Member ids and member_seq in one statement, so one snapshot (no row: unknown group). */
+  memberList: `SELECT c.member_seq, gm.user_id FROM conversation c LEFT JOIN group_member gm ON gm.group_id = ?
+    WHERE c.conv_id = ? ORDER BY gm.user_id`,
   /** values: convId, groupId, afterId, limit */
   members: `${MEMBER_SELECT} WHERE gm.group_id = ? AND gm.user_id > ? ORDER BY gm.user_id LIMIT ?`,
   /** values: convId, seq */

@@ -36,6 +36,17 @@ export interface GroupMemberRow {
   readSeq: number;
 }
 
+/** Every member of a group, with the member_seq the list is current at. */
+export interface GroupMemberList {
+  /** Ascending user ids. */
+  ids: number[];
+  /**
+   * The group conversation's member_seq in the same snapshot: the seq of the latest membership
+   * change (join/leave/kick/dismiss/create SYSTEM message) the list includes; 0 for none.
+   */
+  memberSeq: number;
+}
+
 /** The body of a SYSTEM message, as JSON. */
 export interface SystemEvent {
   event: 'create' | 'rename' | 'join' | 'leave' | 'kick' | 'dismiss' | 'role' | 'transfer';
@@ -109,6 +120,8 @@ export interface GroupStore {
   roleOf(groupId: number, userId: number): Promise<number | null>;
   /** Every member's user id, ascending. */
   memberIds(groupId: number): Promise<number[]>;
+  /** Every member's user id with the member_seq they are current at, read in one snapshot. */
+  memberList(groupId: number): Promise<GroupMemberList>;
   /** Members with userId > afterId, ascending, at most `limit`. */
   members(groupId: number, afterId: number, limit: number): Promise<GroupMemberRow[]>;
   /** Members whose read cursor is ≥ seq (group read receipts), ascending by user id, at most `limit`. */

@@ -6,15 +6,24 @@
  * Cache consistency: a change made through this service invalidates its group at once, on this
  * instance; the server also calls invalidate() when another instance's SYSTEM message for the
  * group arrives (router.ts onRemoteGroupChange), and anything else is seen within `memberTtlMs`
- * (default 2 s). A
- * lookup that raced an invalidation is not cached (epoch check), and concurrent misses for one
- * group share one query.
+ * (default 2 s). A lookup that raced an invalidation is not cached (epoch check), and concurrent
+ * misses for one group share one query.
+ *
+ * Those invalidations are best effort (a bus envelope can arrive after a message sent through
+ * this instance), so the fan-out does not rely on them: each cached list carries the group's
+ * member_seq it was read at (GroupStore.memberList, one snapshot), every group append returns the
+ * member_seq it saw under the conversation lock (AppendResult.memberSeq), and members(groupId,
+ * minMemberSeq) reloads a list older than that before it is used. So a message with seq S goes
+ * to a list that includes every membership change before S: a member kicked before S never gets
+ * it, on any instance. The common case (no change since the list was loaded) costs one integer
+ * comparison and no query.
  */
 import { RequestError } from '@hxim/im-common';
 import type { Store } from '../ports';
 import {
   DEFAULT_MAX_GROUP_MEMBERS, type GroupApplication, type GroupChange, type GroupMemberRow, type GroupRow,
 } from './ports';
+
 
 /** Default time a cached member list is trusted for changes made on other instances. */
 export const DEFAULT_GROUP_MEMBER_TTL_MS = 2000;
@@ -42,6 +51,8 @@ export interface MemberList {
   /** Ascending user ids. */
   ids: readonly number[];
   set: ReadonlySet<number>;
+  /** The group's member_seq the list was read at (the latest membership change it includes). */
+  memberSeq: number;
 }
 
 interface Entry { list: MemberList; expires: number }
@@ -67,21 +78,43 @@ export class GroupService {
     this.now = opts.now ?? Date.now;
   }
 
-  /** The group's members (cached). An unknown or dismissed group has none. */
-  members(groupId: number): Promise<MemberList> {
+  /**
+   * The group's members (cached). An unknown or dismissed group has none.
+   *
+   * With `minMemberSeq` (a group append's AppendResult.memberSeq) the list includes every
+   * membership change up to that seq: a cached list read at an older member_seq is not used, and
+   * neither is a load that was already in flight (it may have read before the append committed);
+   * then a load started after the call is awaited, which cannot be older (the column only grows).
+   * Concurrent callers share each load.
+   */
+  async members(groupId: number, minMemberSeq = 0): Promise<MemberList> {
     const e = this.cache.get(groupId);
-    if (e && e.expires > this.now()) return Promise.resolve(e.list);
-    let p = this.loading.get(groupId);
-    if (p) return p;
+    if (e && e.expires > this.now() && e.list.memberSeq >= minMemberSeq) return e.list;
+    let list = await (this.loading.get(groupId) ?? this.load(groupId));
+    if (list.memberSeq < minMemberSeq) {
+      // Any load registered now started after this call, so after the append committed.
+      list = await (this.loading.get(groupId) ?? this.load(groupId));
+      if (list.memberSeq < minMemberSeq) {
+        throw new Error(`group ${groupId}: member list read at member_seq ${list.memberSeq} after an append that saw ${minMemberSeq}`);
+      }
+    }
+    return list;
+  }
+
+  /** Reads the member list and caches it, unless an invalidation raced the read or a newer list is cached. */
+  private load(groupId: number): Promise<MemberList> {
     const epoch = this.epoch;
-    p = this.store.groups.memberIds(groupId).then((ids) => {
-      const list: MemberList = { ids, set: new Set(ids) };
-      if (this.epoch === epoch) {
-        if (this.cache.size >= this.maxGroups) this.cache.delete(this.cache.keys().next().value as number);
+    const p: Promise<MemberList> = this.store.groups.memberList(groupId).then(({ ids, memberSeq }) => {
+      const list: MemberList = { ids, set: new Set(ids), memberSeq };
+      const cur = this.cache.get(groupId);
+      if (this.epoch === epoch && !(cur && cur.list.memberSeq > memberSeq)) {
+        if (!cur && this.cache.size >= this.maxGroups) this.cache.delete(this.cache.keys().next().value as number);
         this.cache.set(groupId, { list, expires: this.now() + this.ttl });
       }
       return list;
-    }).finally(() => this.loading.delete(groupId));
+    }).finally(() => {
+      if (this.loading.get(groupId) === p) this.loading.delete(groupId);
+    });
     this.loading.set(groupId, p);
     return p;
   }

@@ -8,7 +8,7 @@
  * - locking path, two round trips (three when the INSERT must be split or ids are not
  *   consecutive): 1. START TRANSACTION; look up the batch's (sender, client id) pairs (dedup);
  *   create missing conversations and lock all of the batch's conversation rows in sorted order
- *   (INSERT ... ON DUPLICATE KEY UPDATE, then SELECT ... FOR UPDATE for last_seq); 2. one
+ *   (INSERT ... ON DUPLICATE KEY UPDATE, then SELECT ... FOR UPDATE for last_seq and member_seq); 2. one
  *   multi-row INSERT of the new messages, conversation last_* (one multi-row upsert), missing
  *   member rows (INSERT IGNORE), sender read cursors (one multi-row upsert), COMMIT.
  * The row lock on each conversation (or, on the fast path, the unique key on (conv_id, seq)) is
@@ -36,6 +36,18 @@ const RETRYABLE = new Set<number>([ER.LOCK_DEADLOCK, ER.DUP_ENTRY]);
 const NO_ORIGINALS: ReadonlyMap<string, StoredChat> = new Map();
 /** Cursor moves per statement. */
 const CURSOR_CHUNK = 500;
+
+/** A conversation row as the appends' locking reads return it. */
+interface ConvRow {
+  conv_id: string;
+  last_seq?: number;
+  member_seq: number;
+}
+
+/** member_seq by conversation, from the rows read under lock. */
+function memberSeqsOf(rows: readonly ConvRow[]): Map<string, number> {
+  return new Map(rows.map((r) => [r.conv_id, Number(r.member_seq)]));
+}
 
 /** Deadlocks and unique-key races are retried; anything else fails the call. */
 function appendRetryable(err: unknown): boolean {
@@ -83,12 +95,12 @@ export class MysqlChatStore implements ChatStore {
             // so the two paths take locks in the same order (a deadlock is still retried).
             const res = await c.script([
               { sql: 'START TRANSACTION' },
-              { sql: 'SELECT conv_id FROM conversation WHERE conv_id IN (?) ORDER BY conv_id FOR UPDATE', values: [convIds] },
+              { sql: 'SELECT conv_id, member_seq FROM conversation WHERE conv_id IN (?) ORDER BY conv_id FOR UPDATE', values: [convIds] },
               ...this.writeStmts(plan, chunks, vars, now),
             ]);
             const ids = chunks.length === 0 ? [] : idsFrom(Number((res[2] as InsertResult).insertId), plan.inserts.length, vars);
             this.appendStats.fast++;
-            return this.committed(plan, hinted, ids, now);
+            return this.committed(plan, hinted, memberSeqsOf(res[1] as ConvRow[]), ids, now);
           } catch (err) {
             this.hints.forget(convIds);
             if (!c.alive || !appendRetryable(err)) throw err;
@@ -114,12 +126,15 @@ export class MysqlChatStore implements ChatStore {
         sql: 'INSERT INTO conversation (conv_id, conv_type, created_at) VALUES ? ON DUPLICATE KEY UPDATE conv_id = conv_id',
         values: [convIds.map((id) => [id, convTypeOf(id), now])],
       },
-      { sql: 'SELECT conv_id, last_seq FROM conversation WHERE conv_id IN (?) ORDER BY conv_id FOR UPDATE', values: [convIds] },
+      {
+        sql: 'SELECT conv_id, last_seq, member_seq FROM conversation WHERE conv_id IN (?) ORDER BY conv_id FOR UPDATE',
+        values: [convIds],
+      },
     ]);
     const stored = new Map<string, StoredChat>();
     for (const row of r1[1] as ChatRow[]) stored.set(dedupKey(Number(row.sender_id), row.client_msg_id), rowToChat(row));
     const lastSeqs = new Map<string, number>();
-    for (const row of r1[3] as Array<{ conv_id: string; last_seq: number }>) lastSeqs.set(row.conv_id, Number(row.last_seq));
+    for (const row of r1[3] as ConvRow[]) lastSeqs.set(row.conv_id, Number(row.last_seq));
 
     const plan = planBatch(chats, stored, lastSeqs, this.cache);
     const chunks = messageChunks(plan, this.db.limits.packetBytes, now);
@@ -132,7 +147,7 @@ export class MysqlChatStore implements ChatStore {
       await c.script([...tailStmts(plan, (pos) => ids[pos], now), { sql: 'COMMIT' }]);
     }
     this.appendStats.locked++;
-    return this.committed(plan, lastSeqs, ids, now);
+    return this.committed(plan, lastSeqs, memberSeqsOf(r1[3] as ConvRow[]), ids, now);
   }
 
   /** The INSERT (at most one chunk, consecutive ids), the upserts and COMMIT, for one packet. */
@@ -141,11 +156,12 @@ export class MysqlChatStore implements ChatStore {
   }
 
   /** After COMMIT: caches, hints, results. */
-  private committed(plan: BatchPlan, lastSeqs: ReadonlyMap<string, number>, ids: number[], now: number): AppendResult[] {
+  private committed(plan: BatchPlan, lastSeqs: ReadonlyMap<string, number>, memberSeqs: ReadonlyMap<string, number>,
+    ids: number[], now: number): AppendResult[] {
     commitPlan(plan, this.cache);
     for (const [convId, seq] of lastSeqs) this.hints.set(convId, seq);
     for (const v of plan.convs) this.hints.set(v.convId, v.lastSeq);
-    return buildResults(plan, ids, now);
+    return buildResults(plan, ids, now, memberSeqs);
   }
 
   /** The INSERTs of a batch that needs several (or non-consecutive ids); returns server_msg_id per plan.inserts entry. */

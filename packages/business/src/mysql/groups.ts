@@ -8,10 +8,10 @@
 import { groupConvId } from '@hxim/im-common';
 import {
   applyToGroup, createGroup, decideApplication, dismissGroup, GROUP_READS, inviteMembers, kickMembers, leaveGroup,
-  renameGroup, rowToApplication, rowToGroup, rowToMember, setMaxMembers, setMemberRole, transferGroup,
+  renameGroup, rowsToMemberList, rowToApplication, rowToGroup, rowToMember, setMaxMembers, setMemberRole, transferGroup,
   type GroupDialect, type GroupOp, type Row,
 } from '../groups/ops';
-import type { GroupApplication, GroupChange, GroupMemberRow, GroupRow, GroupStore } from '../groups/ports';
+import type { GroupApplication, GroupChange, GroupMemberList, GroupMemberRow, GroupRow, GroupStore } from '../groups/ports';
 import { pageLimit } from '../rows';
 import { ER, errnoOf, type MysqlDb } from './db';
 
@@ -97,6 +97,9 @@ export class MysqlGroupStore implements GroupStore {
   }
   memberIds(groupId: number): Promise<number[]> {
     return this.read('group memberIds', async (q) => (await q(GROUP_READS.memberIds, [groupId])).map((r) => Number(r.user_id)));
+  }
+  memberList(groupId: number): Promise<GroupMemberList> {
+    return this.read('group memberList', async (q) => rowsToMemberList(await q(GROUP_READS.memberList, [groupId, groupConvId(groupId)])));
   }
   members(groupId: number, afterId: number, limit: number): Promise<GroupMemberRow[]> {
     return this.read('group members', async (q) =>

@@ -30,7 +30,7 @@ export class SqliteChatStore implements ChatStore {
   /** The (sender, client id) unique key; public for tests and metrics. */
   readonly dedup: SqliteDedup;
   private readonly selById: Stmt<[number], ChatRow>;
-  private readonly selConv: Stmt<[string], { last_seq: number }>;
+  private readonly selConv: Stmt<[string], { last_seq: number; member_seq: number }>;
   private readonly insConv: Stmt<[string, number, number]>;
   private readonly insMsg: Stmt<[string, number, number, string, number, number, number, Buffer, number, number]>;
   private readonly insMember: Stmt<[string, number, number, number, number]>;
@@ -60,7 +60,7 @@ export class SqliteChatStore implements ChatStore {
     this.cache = new MemberCache(opts.memberCacheEntries);
     this.dedup = new SqliteDedup(db, opts.dedupMergeRows ?? DEFAULT_DEDUP_MERGE_ROWS);
     this.selById = db.prepare(`SELECT ${CHAT_COLUMNS} FROM chat_message WHERE server_msg_id = ?`);
-    this.selConv = db.prepare('SELECT last_seq FROM conversation WHERE conv_id = ?');
+    this.selConv = db.prepare('SELECT last_seq, member_seq FROM conversation WHERE conv_id = ?');
     this.insConv = db.prepare(
       'INSERT INTO conversation (conv_id, conv_type, created_at) VALUES (?, ?, ?) ON CONFLICT (conv_id) DO NOTHING');
     this.insMsg = db.prepare(`INSERT INTO chat_message (conv_id, seq, sender_id, client_msg_id, recipient_id, group_id,
@@ -125,6 +125,7 @@ export class SqliteChatStore implements ChatStore {
     const now = Date.now();
     const stored = new Map<string, StoredChat>();
     const lastSeqs = new Map<string, number>();
+    const memberSeqs = new Map<string, number>();
     for (const c of chats) {
       const key = dedupKey(c.senderId, c.clientMsgId);
       if (!stored.has(key)) {
@@ -136,6 +137,7 @@ export class SqliteChatStore implements ChatStore {
         const conv = this.selConv.get(c.convId);
         if (!conv) this.insConv.run(c.convId, convTypeOf(c.convId), now);
         lastSeqs.set(c.convId, conv ? Number(conv.last_seq) : 0);
+        memberSeqs.set(c.convId, conv ? Number(conv.member_seq) : 0);
       }
     }
     const plan = planBatch(chats, stored, lastSeqs, this.cache);
@@ -155,7 +157,7 @@ export class SqliteChatStore implements ChatStore {
         this.dedup.remember(dedupKey(chat.senderId, chat.clientMsgId), ids[i]);
       }
     };
-    return { results: buildResults(plan, ids, now), commit };
+    return { results: buildResults(plan, ids, now, memberSeqs), commit };
   }
 
   /** Messages with seq > afterSeq, ascending, at most `limit`. */

@@ -6,10 +6,10 @@ import type Database from 'better-sqlite3';
 import { groupConvId } from '@hxim/im-common';
 import {
   applyToGroup, createGroup, decideApplication, dismissGroup, GROUP_READS, inviteMembers, kickMembers, leaveGroup,
-  renameGroup, rowToApplication, rowToGroup, rowToMember, setMaxMembers, setMemberRole, transferGroup,
+  renameGroup, rowsToMemberList, rowToApplication, rowToGroup, rowToMember, setMaxMembers, setMemberRole, transferGroup,
   type GroupDialect, type GroupOp, type Row,
 } from '../groups/ops';
-import type { GroupApplication, GroupChange, GroupMemberRow, GroupRow, GroupStore } from '../groups/ports';
+import type { GroupApplication, GroupChange, GroupMemberList, GroupMemberRow, GroupRow, GroupStore } from '../groups/ports';
 import { pageLimit } from '../rows';
 import { settle } from './guard';
 
@@ -114,6 +114,9 @@ export class SqliteGroupStore implements GroupStore {
       s.raw(false);
       return out;
     });
+  }
+  memberList(groupId: number): Promise<GroupMemberList> {
+    return settle('group memberList', () => rowsToMemberList(this.stmt(GROUP_READS.memberList).all(groupId, groupConvId(groupId)) as Row[]));
   }
   members(groupId: number, afterId: number, limit: number): Promise<GroupMemberRow[]> {
     return settle('group members', () =>

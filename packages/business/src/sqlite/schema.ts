@@ -20,6 +20,8 @@
  *   sorted bulk so each leaf is written once per merge. Same rule, same answers; only the
  *   physical layout differs, and the schema-sync test lists these two SQLite-only tables.
  */
+import type Database from 'better-sqlite3';
+
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS user_account (
   user_id        INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,7 +48,8 @@ CREATE TABLE IF NOT EXISTS conversation (
   last_msg_id    INTEGER NOT NULL DEFAULT 0,
   last_sender_id INTEGER NOT NULL DEFAULT 0,
   last_time      INTEGER NOT NULL DEFAULT 0,
-  created_at     INTEGER NOT NULL
+  created_at     INTEGER NOT NULL,
+  member_seq     INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS conversation_member (
@@ -154,3 +157,21 @@ CREATE TABLE IF NOT EXISTS group_member (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idx_group_member_user ON group_member (user_id, group_id);
 `;
+
+/**
+ * Columns added after a table was first released, as in schema.sql's closing ALTER TABLE ... ADD
+ * COLUMN IF NOT EXISTS statements (the schema-sync test checks both lists match): SQLite has no
+ * IF NOT EXISTS for columns, so {@link applySqliteSchema} adds each one that is missing.
+ */
+export const SQLITE_ADDED_COLUMNS: ReadonlyArray<{ table: string; column: string; definition: string }> = [
+  { table: 'conversation', column: 'member_seq', definition: 'INTEGER NOT NULL DEFAULT 0' },
+];
+
+/** Creates missing tables and indexes and adds missing columns (idempotent). */
+export function applySqliteSchema(db: Database.Database): void {
+  db.exec(SQLITE_SCHEMA);
+  for (const c of SQLITE_ADDED_COLUMNS) {
+    const has = db.prepare('SELECT 1 FROM pragma_table_xinfo(?) WHERE name = ?').get(c.table, c.column);
+    if (!has) db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.definition}`);
+  }
+}

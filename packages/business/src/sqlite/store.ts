@@ -33,7 +33,7 @@ import { SqliteGroupStore } from './groups';
 import { DEFAULT_SQLITE_CHECKPOINT_IDLE_MS, IdleCheckpointer } from './checkpoint';
 import { DEFAULT_DEDUP_MERGE_ROWS } from './dedup';
 import { settle, sqliteError } from './guard';
-import { SQLITE_SCHEMA } from './schema';
+import { applySqliteSchema } from './schema';
 
 /** The database file's name inside dataDir. */
 export const SQLITE_FILE_NAME = 'hxim.sqlite';
@@ -140,7 +140,7 @@ export class SqliteStore implements Store {
       // conversations stays in memory; the cost is RSS, which an embedded server can afford.
       this.db.pragma('cache_size = -65536');
       this.db.pragma('temp_store = MEMORY');
-      this.db.exec(SQLITE_SCHEMA);
+      applySqliteSchema(this.db);
       // Take the write lock now (EXCLUSIVE mode keeps it): a second owner fails here, at open.
       this.db.exec('BEGIN IMMEDIATE; COMMIT');
       this.accounts = new SqliteAccountStore(this.db);

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ChatKind, groupConvId } from '@hxim/im-common';
+import { ChatKind, groupConvId, privateConvId } from '@hxim/im-common';
 import { GroupRole, type SystemEvent } from '../../src/groups/ports';
 import type { Store } from '../../src/ports';
 import { freshUser, rejectsCode } from './friends-contract';
@@ -125,6 +125,50 @@ export function runGroupContract(name: string, open: () => Promise<Store>): void
       // the history stays
       const kinds = (await store.chats.readAfter(groupConvId(g.groupId), 0, 100)).map((m) => event(m.body).event);
       assert.deepEqual(kinds, ['create', 'role', 'rename', 'kick', 'transfer', 'leave', 'dismiss']);
+    });
+
+    it('membership changes move member_seq: appends return it (fast and locking paths), memberList reads it with the list', async () => {
+      const [owner, a, b, c] = users(4);
+      const { group: g } = await store.groups.create(owner!, 'mseq', [a!, b!], 100);
+      const conv = groupConvId(g.groupId);
+      const fast = (): number => (store.chats as { appendStats?: { fast: number } }).appendStats?.fast ?? 0;
+      let n = 0;
+      const send = async (from: number): Promise<{ seq: number; memberSeq: number }> => {
+        const [r] = await store.chats.appendBatch([{
+          senderId: from, clientMsgId: `mseq-${g.groupId}-${++n}`, convId: conv, memberIds: [from], recipientId: 0,
+          groupId: g.groupId, msgType: ChatKind.TEXT, body: Buffer.from('x'), clientTime: 0,
+        }]);
+        return { seq: r!.seq, memberSeq: r!.memberSeq };
+      };
+      assert.deepEqual(await store.groups.memberList(g.groupId), { ids: [owner!, a!, b!].sort((x, y) => x - y), memberSeq: 1 });
+      assert.deepEqual(await send(a!), { seq: 2, memberSeq: 1 });
+      await store.groups.rename(owner!, g.groupId, 'renamed'); // seq 3: not a membership change
+      await store.groups.setRole(owner!, g.groupId, a!, GroupRole.ADMIN); // seq 4: neither
+      assert.deepEqual(await send(a!), { seq: 5, memberSeq: 1 });
+      const k = await store.groups.kick(owner!, g.groupId, [b!]);
+      assert.equal(k.system!.seq, 6);
+      assert.deepEqual(await send(a!), { seq: 7, memberSeq: 6 }, 'the first append after a kick sees it');
+      const before = fast();
+      assert.deepEqual(await send(owner!), { seq: 8, memberSeq: 6 }, 'and so does the next one');
+      if ('appendStats' in store.chats) assert.equal(fast(), before + 1, 'MySQL: the second append took the one-round-trip path');
+      assert.deepEqual(await store.groups.memberList(g.groupId), { ids: [owner!, a!].sort((x, y) => x - y), memberSeq: 6 });
+      await store.groups.invite(a!, g.groupId, [c!]); // seq 9
+      const [dup] = await store.chats.appendBatch([{
+        senderId: a!, clientMsgId: `mseq-${g.groupId}-1`, convId: conv, memberIds: [a!], recipientId: 0,
+        groupId: g.groupId, msgType: ChatKind.TEXT, body: Buffer.from('x'), clientTime: 0,
+      }]);
+      assert.deepEqual([dup!.duplicate, dup!.seq, dup!.memberSeq], [true, 2, 9], 'a duplicate carries the current member_seq');
+      assert.deepEqual(await send(c!), { seq: 10, memberSeq: 9 });
+      await store.groups.leave(c!, g.groupId); // seq 11
+      assert.deepEqual(await send(a!), { seq: 12, memberSeq: 11 });
+      const d = await store.groups.dismiss(owner!, g.groupId);
+      assert.deepEqual(await store.groups.memberList(g.groupId), { ids: [], memberSeq: d.system!.seq });
+      assert.deepEqual(await store.groups.memberList(g.groupId + 1_000_000), { ids: [], memberSeq: 0 }, 'unknown group');
+      const [p2p] = await store.chats.appendBatch([{
+        senderId: a!, clientMsgId: `mseq-p-${g.groupId}`, convId: privateConvId(a!, owner!), memberIds: [a!, owner!],
+        recipientId: owner!, groupId: 0, msgType: ChatKind.TEXT, body: Buffer.from('x'), clientTime: 0,
+      }]);
+      assert.equal(p2p!.memberSeq, 0, '1:1 conversations have no membership changes');
     });
 
     it('join by application: apply, duplicate refused, approve adds the member, reject closes it', async () => {

@@ -34,6 +34,29 @@ describe('MysqlStore with several instances', () => {
         'im_group', 'session_token', 'user_account', 'user_block', 'user_notice']);
   });
 
+  it('adds the columns of a later version to an existing database at open (conversation.member_seq)', async () => {
+    const c = await admin();
+    const old = `${DB}_old`;
+    try {
+      await c.query(`CREATE DATABASE \`${old}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+      // conversation as it was before member_seq
+      await c.query(`CREATE TABLE \`${old}\`.conversation (conv_id VARCHAR(64) NOT NULL, conv_type TINYINT NOT NULL DEFAULT 0,
+        last_seq BIGINT NOT NULL DEFAULT 0, last_msg_id BIGINT NOT NULL DEFAULT 0, last_sender_id BIGINT NOT NULL DEFAULT 0,
+        last_time BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, PRIMARY KEY (conv_id)) ENGINE=InnoDB DEFAULT CHARSET=ascii COLLATE=ascii_bin`);
+      await c.query(`INSERT INTO \`${old}\`.conversation (conv_id, conv_type, last_seq, created_at) VALUES ('g:1', 1, 7, 0)`);
+      const url = db.url.replace(/\/[^/]+$/, `/${old}`);
+      for (let i = 0; i < 2; i++) await (await openMysqlStore({ url })).close(); // the second open finds it done
+      const [cols] = await c.query(`SELECT column_name AS n FROM information_schema.columns WHERE table_schema = ? AND table_name = 'conversation'
+        ORDER BY ordinal_position`, [old]);
+      assert.equal((cols as Array<{ n: string }>).map((r) => r.n).at(-1), 'member_seq');
+      const [rows] = await c.query(`SELECT last_seq, member_seq FROM \`${old}\`.conversation`);
+      assert.deepEqual((rows as Array<Record<string, unknown>>).map((r) => [Number(r.last_seq), Number(r.member_seq)]), [[7, 0]]);
+    } finally {
+      await c.query(`DROP DATABASE IF EXISTS \`${old}\``);
+      await c.end();
+    }
+  });
+
   it('gives gap-free unique seqs when two instances append to the same conversations', async () => {
     const [s1, s2] = [await open(), await open()];
     const base = 5_000_000 + Math.floor(Math.random() * 1_000_000) * 10;

@@ -97,7 +97,10 @@ async function handleChat(ctx: ServerContext, conn: Connection, msg: ChatMessage
  * A group chat (docs/protocol.md §10.2): stored once with the group's seq (the member rows of
  * "g:<id>" are the group store's, so only the sender is passed), acked, then fanned out: one
  * encoded frame for every member, written locally and sent once per other instance by the
- * router. The member list is read after the append, so a member removed meanwhile gets nothing.
+ * router. The member list is read after the append and is at least as new as the append's
+ * memberSeq (the latest membership change before this message, read under the conversation's
+ * lock), so a member removed before the message gets nothing, even when the removal happened on
+ * another instance whose invalidation has not arrived yet (GroupService.members).
  */
 async function handleGroupChat(ctx: ServerContext, conn: Connection, msg: ChatMessage): Promise<void> {
   conn.beginWork();
@@ -115,7 +118,7 @@ async function handleGroupChat(ctx: ServerContext, conn: Connection, msg: ChatMe
     ackSender(ctx, conn, msg, r);
     if (r.duplicate) ctx.stats.chatsDuplicate++;
     else ctx.stats.chatsStored++;
-    const members = await ctx.groups.members(msg.groupId);
+    const members = await ctx.groups.members(msg.groupId, r.memberSeq);
     ctx.router.deliver(chatFrame(r), members.ids, conn.id, r.convId, r.seq);
   } finally {
     conn.endWork();

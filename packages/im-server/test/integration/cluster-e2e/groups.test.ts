@@ -3,17 +3,19 @@
  * presence and RabbitMQ, 15 members spread over them (one with a second device on another
  * instance). Every online member connection gets each group message exactly once, each instance
  * receives ONE deliver envelope per message (never one per member), an offline member catches up
- * in order at its next login, and a kicked member gets nothing more. Never skipped.
+ * in order at its next login, and a kicked member gets nothing more, also when the message goes
+ * out through an instance that has not yet heard of the kick. Never skipped.
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { ChatKind, GroupOp, MessageType, type ChatMessage, type GroupResponse } from '@hxim/im-common';
 import type { ImServer } from '../../../src';
-import type { Envelope } from '../../../src/cluster';
+import { createCluster, silentLogger, type Envelope } from '../../../src/cluster';
 import { newUser, relogin, request, type User } from '../../helpers/business';
+import { HoldingBus } from '../../helpers/holding-bus';
 import type { RawClient } from '../../helpers/raw-client';
 import { WIDE_DELIVERY_MIN_USERS } from '../../../src/router';
-import { sleep, TestCluster } from './helpers';
+import { AMQP_URL, REDIS_URL, retrying, sleep, TestCluster } from './helpers';
 import { startRecordedInstances } from './recording';
 
 const cluster = new TestCluster('groups');
@@ -104,4 +106,37 @@ it('a big group skips the location lookups: one envelope with every member to ea
     for (const e of delivers[i]!) if (e.kind === 'deliver') assert.equal(e.userIds.length, n, 'the whole member list');
   }
   for (const u of users) u.c.destroy();
+});
+
+it('a kick made on one instance holds on another whose member cache has not heard of it yet (MySQL member_seq)', async () => {
+  // A fourth instance whose incoming deliver envelopes the test holds back: it keeps the member
+  // list it cached before the kick until the kick's SYSTEM message is released.
+  const c = await retrying('connecting to Redis and RabbitMQ', 40_000, () => createCluster({
+    mode: 'redis-rabbit', redisUrl: REDIS_URL, amqpUrl: AMQP_URL, prefix: cluster.namespace, logger: silentLogger,
+  }));
+  const bus = new HoldingBus(c.bus);
+  const late = await cluster.startInstance('g-late', {}, { presence: c.presence, bus });
+  const [owner, kicked, stays] = [await newUser(srv[0]!.port, 'sk0'), await newUser(srv[1]!.port, 'sk1'), await newUser(srv[2]!.port, 'sk2')];
+  const sender = await newUser(late.port, 'sk3');
+  const all = [owner, kicked, stays, sender];
+  const isSystem = (gid: number) => (m: ChatMessage): boolean => m.groupId === gid && m.msgType === ChatKind.SYSTEM;
+  const g = (await groupOp(owner, GroupOp.CREATE, { name: 'late', members: [kicked, stays, sender].map((u) => ({ userId: u.id })) })).group!;
+  for (const u of all) await u.c.next(MessageType.CHAT, isSystem(g.groupId), 10_000);
+  sender.c.send(MessageType.CHAT, { id: 'warm', groupId: g.groupId, msgBody: Buffer.from('w') }); // the late instance caches the list
+  for (const u of [owner, kicked, stays]) await u.c.next(MessageType.CHAT, (m) => m.id === 'warm', 10_000);
+
+  bus.holding = true;
+  await groupOp(owner, GroupOp.KICK, { groupId: g.groupId, members: [{ userId: kicked.id }] });
+  for (const u of [owner, kicked, stays]) await u.c.next(MessageType.CHAT, isSystem(g.groupId), 10_000);
+  await bus.heldOne();
+  sender.c.send(MessageType.CHAT, { id: 'after-kick', groupId: g.groupId, msgBody: Buffer.from('x') });
+  for (const u of [owner, stays]) await u.c.next(MessageType.CHAT, (m) => m.id === 'after-kick', 10_000);
+  await bus.release();
+  await sender.c.next(MessageType.CHAT, isSystem(g.groupId), 10_000);
+  owner.c.send(MessageType.CHAT, { id: 'marker', groupId: g.groupId, msgBody: Buffer.from('m') });
+  for (const u of [stays, sender]) await u.c.next(MessageType.CHAT, (m) => m.id === 'marker', 10_000);
+  await sleep(300);
+  assert.deepEqual(groupChats(kicked.c, g.groupId).map((m) => m.id), [], 'the kicked member gets nothing more');
+  for (const u of [owner, stays, sender]) assert.deepEqual(groupChats(u.c, g.groupId).map((m) => m.id), [], 'exactly once');
+  for (const u of all) u.c.destroy();
 });
