@@ -6,7 +6,11 @@
  * Remote targets are found once per event-loop turn, for every delivery of that turn, in one of
  * two ways:
  *  - a delivery to few users (1:1 chats, small groups): their locations are looked up in Redis
- *    (one pipelined lookup per turn) and each instance holding one of them gets one envelope;
+ *    (one pipelined lookup per turn, for the users not in the short-lived location cache,
+ *    cluster/location-cache.ts) and each instance holding one of them gets one envelope. An
+ *    instance receiving such an envelope for a user it does not hold (a cached location gone
+ *    stale by a logout or an instance death) looks the user up afresh and passes the envelope on
+ *    once, flagged so it is never passed on again;
  *  - a delivery to many users (at least {@link WIDE_DELIVERY_MIN_USERS}: a big group) skips the
  *    per-user lookup. Every other LIVE instance of the registry gets one envelope with the whole
  *    user list, and writes to those of the users it holds, from its own session table (each
@@ -29,7 +33,8 @@
 import type { Logger } from 'pino';
 import { ChatKind, decodeBody, ImError, MessageType, SEED_MAX_TYPE } from '@hxim/im-common';
 import { ClusterError } from './cluster/errors';
-import type { Bus, Envelope, Location, Presence } from './cluster/ports';
+import { LocationCache, LOCATION_CACHE_TTL_MS } from './cluster/location-cache';
+import type { Bus, DeliverEnvelope, Envelope, Location, Presence } from './cluster/ports';
 import type { Connection } from './connection';
 import type { SessionTable } from './sessions';
 
@@ -55,6 +60,11 @@ export interface RouterDeps {
   onRemoteGroupChange?: (groupId: number) => void;
   /** Retry delays of kickRemote; default {@link KICK_RETRY_DELAYS_MS} (tests use shorter ones). */
   kickRetryDelaysMs?: readonly number[];
+  /**
+   * How long a presence lookup result is reused, in ms (default {@link LOCATION_CACHE_TTL_MS});
+   * 0 looks every delivery up. Only with a presence that announces logins (watchLocations).
+   */
+  locationCacheMs?: number;
 }
 
 interface PendingDelivery {
@@ -122,8 +132,13 @@ export class Router {
   private readonly lostWarn: WarnLimiter;
   /** Instance ids of the last successful registry read (the fallback when a read fails). */
   private lastInstances: readonly string[] | null = null;
+  /** Recent lookup results (null: every delivery is looked up). */
+  readonly locations: LocationCache | null;
 
   constructor(private readonly deps: RouterDeps) {
+    const ttl = deps.locationCacheMs ?? LOCATION_CACHE_TTL_MS;
+    this.locations = deps.clustered && ttl > 0 && deps.presence.watchLocations
+      ? new LocationCache(deps.presence.watchLocations(), ttl) : null;
     this.lookupWarn = new WarnLimiter(deps.log, 'presence lookup failed; retrying');
     this.publishWarn = new WarnLimiter(deps.log, 'bus publish failed; retrying');
     this.lostWarn = new WarnLimiter(deps.log,
@@ -182,6 +197,7 @@ export class Router {
         if (m.groupId > 0 && m.msgType === ChatKind.SYSTEM) this.deps.onRemoteGroupChange(m.groupId);
       }
       this.deliverLocal(env.frame, env.userIds, env.exceptConnId, '', 0);
+      if (this.deps.clustered && !env.forwarded && env.userIds.length < WIDE_DELIVERY_MIN_USERS) this.passOnAbsent(env);
       return;
     }
     const conn = this.deps.sessions.find(env.userId, env.platform, env.connId);
@@ -232,27 +248,57 @@ export class Router {
     if (batch.length === 0) return;
     const users = new Set<number>();
     for (const d of batch) for (const u of d.userIds) users.add(u);
-    const ids = [...users];
-    const locs = await this.retrying(() => this.deps.presence.lookup(ids), this.lookupWarn, {});
-    if (!locs) {
-      for (const d of batch) this.giveUp(d, 'presence lookup', '');
-      return;
+    const locs = new Map<number, Location[]>();
+    const missing: number[] = [];
+    for (const u of users) {
+      const cached = this.locations?.get(u);
+      if (cached) locs.set(u, cached);
+      else missing.push(u);
     }
-    const self = this.deps.instanceId;
-    for (const d of batch) {
-      const byInstance = new Map<string, number[]>();
-      for (const uid of d.userIds) {
-        for (const loc of locs.get(uid) ?? []) {
-          if (loc.instanceId === self || loc.connId === d.exceptConnId) continue;
-          let list = byInstance.get(loc.instanceId);
-          if (!list) byInstance.set(loc.instanceId, (list = []));
-          // A user's locations are consecutive: checking the last id keeps this O(members), not
-          // O(members²) (a 10,000-member group would otherwise cost 50M comparisons).
-          if (list[list.length - 1] !== uid) list.push(uid);
-        }
+    if (missing.length > 0) {
+      const stamp = this.locations?.stamp() ?? 0;
+      const found = await this.retrying(() => this.deps.presence.lookup(missing), this.lookupWarn, {});
+      if (!found) {
+        // Deliveries whose users were all cached still go; the others are given up.
+        const unknown = new Set(missing);
+        for (const d of batch) if (d.userIds.some((u) => unknown.has(u))) this.giveUp(d, 'presence lookup', '');
+        if (locs.size === 0) return;
+      } else {
+        this.locations?.fill(stamp, found);
+        for (const [u, l] of found) locs.set(u, l);
       }
-      for (const [inst, userIds] of byInstance) this.publish(inst, d, userIds);
     }
+    const skip = [this.deps.instanceId];
+    for (const d of batch) {
+      for (const [inst, userIds] of byInstance(d.userIds, locs, d.exceptConnId, skip)) this.publish(inst, d, userIds);
+    }
+  }
+
+  /**
+   * The safety net of the location cache: the users of a (not yet forwarded) envelope that this
+   * instance does not hold are looked up afresh, and the envelope is passed on to the instances
+   * now holding them (not back to its origin, which delivered locally itself), flagged so it
+   * goes no further. Never rejects.
+   */
+  private passOnAbsent(env: DeliverEnvelope): void {
+    const absent = env.userIds.filter((u) => !this.holds(u, env.exceptConnId));
+    if (absent.length === 0) return;
+    for (const u of absent) this.locations?.drop(u);
+    const d: PendingDelivery = { frame: env.frame, userIds: absent, exceptConnId: env.exceptConnId, convId: '', seq: 0, sentTo: null };
+    void this.retrying(() => this.deps.presence.lookup(absent), this.lookupWarn, { op: 'pass on' }).then((locs) => {
+      if (!locs) return this.giveUp(d, 'presence lookup (pass on)', '');
+      for (const [inst, userIds] of byInstance(absent, locs, env.exceptConnId, [this.deps.instanceId, env.origin])) {
+        this.publish(inst, d, userIds, true);
+      }
+    });
+  }
+
+  /** True when a live local connection of the user (other than `exceptConnId`) exists. */
+  private holds(userId: number, exceptConnId: string): boolean {
+    for (const conn of this.deps.sessions.get(userId)) {
+      if (conn.id !== exceptConnId && conn.state !== 'closing' && conn.state !== 'closed') return true;
+    }
+    return false;
   }
 
   /** One envelope per other live instance, carrying every user (see the file comment). */
@@ -287,10 +333,11 @@ export class Router {
   }
 
   /** Publishes one delivery to one instance, retried; never rejects. */
-  private publish(inst: string, d: PendingDelivery, userIds: readonly number[]): void {
-    const env: Envelope = {
+  private publish(inst: string, d: PendingDelivery, userIds: readonly number[], forwarded = false): void {
+    const env: DeliverEnvelope = {
       kind: 'deliver', origin: this.deps.instanceId, userIds: userIds as number[], exceptConnId: d.exceptConnId, frame: d.frame,
     };
+    if (forwarded) env.forwarded = true;
     void this.retrying(() => this.deps.bus.publish(inst, env).then(() => true), this.publishWarn, { target: inst })
       .then((ok) => { if (!ok) this.giveUp(d, 'bus publish', inst); });
   }
@@ -318,4 +365,24 @@ export class Router {
   private giveUp(d: PendingDelivery, step: string, target: string): void {
     this.lostWarn.warn({ step, target, convId: d.convId, seq: d.seq, users: d.userIds.length });
   }
+}
+
+/**
+ * Groups users by the instances holding them (one list per instance, each user once), skipping
+ * the instances in `skip` and the connection `exceptConnId`.
+ */
+function byInstance(userIds: readonly number[], locs: ReadonlyMap<number, Location[]>, exceptConnId: string,
+  skip: readonly string[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const uid of userIds) {
+    for (const loc of locs.get(uid) ?? []) {
+      if (skip.includes(loc.instanceId) || loc.connId === exceptConnId) continue;
+      let list = out.get(loc.instanceId);
+      if (!list) out.set(loc.instanceId, (list = []));
+      // A user's locations are consecutive: checking the last id keeps this O(members), not
+      // O(members²) (a 10,000-member group would otherwise cost 50M comparisons).
+      if (list[list.length - 1] !== uid) list.push(uid);
+    }
+  }
+  return out;
 }

@@ -154,6 +154,11 @@ export class ImServer extends EventEmitter implements ConnectionHost, ListenerHo
     return this.listener.tls;
   }
 
+  /** The frame router (tests inspect its location cache). */
+  get router(): Router {
+    return this.ctx.router;
+  }
+
   /** This instance's id. */
   get instanceId(): string {
     return this.opts.instanceId;

@@ -13,19 +13,27 @@ import pino from 'pino';
 import { encodeFrame, MessageType } from '@hxim/im-common';
 import {
   ClusterError, MemoryBus, MemoryBusHub, MemoryPresence, silentLogger, type Bus, type Envelope, type Health,
-  type InstanceInfo, type Location, type Presence,
+  type DeliverEnvelope, type InstanceInfo, type Location, type LocationWatch, type Presence,
 } from '../src/cluster';
 import type { Connection } from '../src/connection';
 import { ROUTE_RETRY_DELAYS_MS, Router, WIDE_DELIVERY_MIN_USERS } from '../src/router';
 import { SessionTable } from '../src/sessions';
 import { sleep, waitFor } from './cluster/helpers';
 
-/** Presence whose lookup and instances() fail the next `failLookups` / `failInstances` calls. */
+/**
+ * Presence whose lookup and instances() fail the next `failLookups` / `failInstances` calls.
+ * With `watching`, it passes the login announcements on, so the router caches lookups.
+ */
 class FlakyPresence implements Presence {
   failLookups = 0;
   failInstances = 0;
   lookups = 0;
-  constructor(private readonly inner: Presence) {}
+  /** Users of every lookup, in order. */
+  looked: number[][] = [];
+  readonly watchLocations?: () => LocationWatch;
+  constructor(private readonly inner: Presence, watching = false) {
+    if (watching) this.watchLocations = () => inner.watchLocations!();
+  }
   get health(): Health { return this.inner.health; }
   onHealth(l: (h: Health) => void): () => void { return this.inner.onHealth(l); }
   register(loc: Location, ttl: number): Promise<Location | null> { return this.inner.register(loc, ttl); }
@@ -36,6 +44,7 @@ class FlakyPresence implements Presence {
   close(): Promise<void> { return this.inner.close(); }
   async lookup(ids: readonly number[]): Promise<Map<number, Location[]>> {
     this.lookups++;
+    this.looked.push([...ids]);
     if (this.failLookups > 0 && this.failLookups--) throw new ClusterError('redis', 'timeout', 'lookup timed out (injected)');
     return this.inner.lookup(ids);
   }
@@ -72,10 +81,10 @@ interface Node { router: Router; sessions: SessionTable; presence: FlakyPresence
 type Conns = Map<number, Connection & { got: Buffer[] }>;
 
 /** Starts instance `i` on the hub: registered, with its users logged in (presence included). */
-async function addNode(hub: MemoryBusHub, conns: Conns, i: number, users: number[]): Promise<Node> {
+async function addNode(hub: MemoryBusHub, conns: Conns, i: number, users: number[], watching = false): Promise<Node> {
   const id = `rt${i}-${process.pid}`;
   const sessions = new SessionTable();
-  const presence = new FlakyPresence(new MemoryPresence(hub.presence));
+  const presence = new FlakyPresence(new MemoryPresence(hub.presence), watching);
   const bus = new FlakyBus(new MemoryBus(hub, { logger: silentLogger }));
   const errors: string[] = [];
   const sink = new Writable({ write(chunk, _enc, cb) { errors.push(String(chunk)); cb(); } });
@@ -92,12 +101,12 @@ async function addNode(hub: MemoryBusHub, conns: Conns, i: number, users: number
   return { router, sessions, presence, bus, errors };
 }
 
-/** Instances on one new hub. */
-async function cluster(usersByInstance: number[][]): Promise<{ hub: MemoryBusHub; nodes: Node[]; conns: Conns }> {
+/** Instances on one new hub (`watching`: their routers cache lookups). */
+async function cluster(usersByInstance: number[][], watching = false): Promise<{ hub: MemoryBusHub; nodes: Node[]; conns: Conns }> {
   const hub = new MemoryBusHub();
   const conns: Conns = new Map();
   const nodes: Node[] = [];
-  for (const [i, users] of usersByInstance.entries()) nodes.push(await addNode(hub, conns, i, users));
+  for (const [i, users] of usersByInstance.entries()) nodes.push(await addNode(hub, conns, i, users, watching));
   return { hub, nodes, conns };
 }
 
@@ -193,4 +202,57 @@ it('a kick (duplicate login elsewhere) is retried while publishing fails, and no
   await assert.rejects(kicker.kickRemote({ ...loc, instanceId: 'gone' }, 'replaced'),
     (e: unknown) => e instanceof ClusterError && e.reason === 'unroutable');
   assert.equal(calls, 1, 'no retry when the instance has no queue');
+});
+
+it('location cache: a 1:1 recipient is looked up once, then again after a login anywhere', async () => {
+  const { nodes, conns } = await cluster([[1], [2], [3]], true);
+  const [a, b, c] = nodes as [Node, Node, Node];
+  const gotBy = (u: number): number => conns.get(u)!.got.length;
+  a.router.deliver(frame(1), [2], '', 'p:1:2', 1);
+  await waitFor('push 1', () => gotBy(2) === 1, 5_000);
+  a.router.deliver(frame(2), [2], '', 'p:1:2', 2);
+  await waitFor('push 2', () => gotBy(2) === 2, 5_000);
+  assert.deepEqual(a.presence.looked, [[2]], 'the second delivery used the cached location');
+  // User 2 logs in on the third instance (a second device): the announcement drops the entry.
+  const c2 = conn(`rt2-${process.pid}`, 2);
+  c.sessions.add(c2);
+  await c.presence.register({ userId: 2, platform: 2, instanceId: `rt2-${process.pid}`, connId: c2.id }, 60_000);
+  a.router.deliver(frame(3), [2], '', 'p:1:2', 3);
+  await waitFor('push 3 on both devices', () => gotBy(2) === 3 && c2.got.length === 1, 5_000);
+  assert.equal(a.presence.looked.length, 2);
+  await sleep(30);
+  assert.deepEqual([gotBy(2), c2.got.length, gotBy(3)], [3, 1, 0], 'exactly once per device');
+  assert.equal(b.errors.length + c.errors.length, 0);
+});
+
+it('location cache: a stale entry (the user moved) is passed on once by the instance that no longer holds the user', async () => {
+  const { hub, nodes, conns } = await cluster([[1], [2], [3]], true);
+  const [a, b, c] = nodes as [Node, Node, Node];
+  a.router.deliver(frame(1), [2], '', 'p:1:2', 1);
+  await waitFor('push 1', () => conns.get(2)!.got.length === 1, 5_000);
+  // User 2 moves to the third instance, and the announcement is lost: the cache still says the second.
+  const old = conns.get(2)!;
+  b.sessions.remove(old);
+  await b.presence.unregister({ userId: 2, platform: 1, instanceId: `rt1-${process.pid}`, connId: old.id });
+  const moved = conn(`rt2-${process.pid}`, 2);
+  c.sessions.add(moved);
+  const { loginListeners } = hub.presence;
+  const saved = [...loginListeners];
+  loginListeners.clear();
+  await c.presence.register({ userId: 2, platform: 1, instanceId: `rt2-${process.pid}`, connId: moved.id }, 60_000);
+  for (const l of saved) loginListeners.add(l);
+  a.router.deliver(frame(2), [2], '', 'p:1:2', 2);
+  await waitFor('push 2 at the new instance', () => moved.got.length === 1, 5_000);
+  assert.deepEqual(a.presence.looked, [[2]], 'the origin used its (stale) cached entry');
+  assert.deepEqual(b.presence.looked, [[2]], 'the old instance looked the user up afresh');
+  const fwd = b.bus.published.filter((p) => p.env.kind === 'deliver');
+  assert.deepEqual(fwd.map((p) => [p.target, p.env.kind === 'deliver' && p.env.forwarded]), [[`rt2-${process.pid}`, true]]);
+  // A forwarded envelope that misses again goes no further (at most one hop).
+  c.sessions.remove(moved);
+  await c.router.handleEnvelope({ ...(fwd[0]!.env as DeliverEnvelope) });
+  await sleep(30);
+  assert.equal(c.presence.looked.length, 0, 'no lookup for a forwarded envelope');
+  assert.equal(c.bus.published.length, 0);
+  assert.equal(old.got.length, 1);
+  assert.equal(moved.got.length, 1);
 });

@@ -6,9 +6,10 @@
  *
  * ```
  * offset 0  u8   format version = 1
- * offset 1  u8   kind: 1 deliver, 2 kick
+ * offset 1  u8   kind: 1 deliver, 2 kick, 3 deliver forwarded (router.ts: passed on once, never again)
  * offset 2  u8   origin length L (1..128), then L bytes of origin ([A-Za-z0-9._-])
- * deliver:  u16  exceptConnId byte length E, then E bytes UTF-8
+ * deliver:  (kinds 1 and 3)
+ *           u16  exceptConnId byte length E, then E bytes UTF-8
  *           u32  user count N, then N float64 BE user ids (exact for safe integers)
  *           the rest: the frame
  * kick:     the rest: UTF-8 JSON {"userId","platform","connId","reason"}
@@ -24,6 +25,7 @@ import type { DeliverEnvelope, Envelope, KickEnvelope } from './ports';
 export const ENVELOPE_VERSION = 1;
 const KIND_DELIVER = 1;
 const KIND_KICK = 2;
+const KIND_DELIVER_FORWARDED = 3;
 
 /** A bus message could not be decoded (or an envelope to encode is invalid). */
 export class EnvelopeError extends Error {
@@ -56,7 +58,7 @@ function encodeDeliver(env: DeliverEnvelope, origin: string): Buffer {
   const buf = Buffer.allocUnsafe(size);
   let o = 0;
   buf[o++] = ENVELOPE_VERSION;
-  buf[o++] = KIND_DELIVER;
+  buf[o++] = env.forwarded ? KIND_DELIVER_FORWARDED : KIND_DELIVER;
   buf[o++] = origin.length;
   o += buf.write(origin, o, 'latin1');
   buf.writeUInt16BE(exceptLen, o);
@@ -101,7 +103,7 @@ export function decodeEnvelope(buf: Buffer): Envelope {
   } catch (err) {
     throw new EnvelopeError((err as Error).message, { cause: err });
   }
-  if (kind === KIND_DELIVER) {
+  if (kind === KIND_DELIVER || kind === KIND_DELIVER_FORWARDED) {
     if (o + 2 > buf.length) throw new EnvelopeError('envelope truncated in exceptConnId length');
     const exceptLen = buf.readUInt16BE(o);
     o += 2;
@@ -118,7 +120,9 @@ export function decodeEnvelope(buf: Buffer): Envelope {
       if (!Number.isSafeInteger(id)) throw new EnvelopeError('envelope user id is not a safe integer');
       userIds[i] = id;
     }
-    return { kind: 'deliver', origin, userIds, exceptConnId, frame: buf.subarray(o) };
+    const env: DeliverEnvelope = { kind: 'deliver', origin, userIds, exceptConnId, frame: buf.subarray(o) };
+    if (kind === KIND_DELIVER_FORWARDED) env.forwarded = true;
+    return env;
   }
   if (kind === KIND_KICK) {
     let j: unknown;

@@ -11,6 +11,8 @@ export {
 } from './options';
 export * from './envelope';
 export * from './memory-presence';
+export * from './location-cache';
+export * from './location-watch';
 export * from './memory-bus';
 export * from './redis-presence';
 export * from './rabbit-options';

@@ -10,6 +10,7 @@
  * | `hxim:loc:{userId}`      | Redis hash     | field = platform (decimal), value = "expiresAtMs|instanceId|connId" |
  * | `hxim:inst:{instanceId}` | Redis string   | JSON InstanceInfo, PX = heartbeat TTL                  |
  * | `hxim:insts`             | Redis set      | instance ids (an index; the per-instance key is the truth) |
+ * | `hxim:loc-changed`       | Redis channel  | message = a `hxim:loc:{userId}` key whose user just logged in (cache invalidation) |
  * | `hxim.direct`            | AMQP exchange  | durable, direct                                        |
  * | `hxim.inst.{instanceId}` | AMQP queue     | durable, bound to `hxim.direct` with routing key = instanceId |
  *
@@ -74,6 +75,8 @@ export class ClusterKeys {
   readonly instanceIndex: string;
   /** The durable direct exchange every instance queue is bound to. */
   readonly exchange: string;
+  /** Redis pub/sub channel announcing logins (message: the user's {@link location} key). */
+  readonly locationChanges: string;
   private readonly locPrefix: string;
   private readonly instPrefix: string;
   private readonly queuePrefix: string;
@@ -94,12 +97,21 @@ export class ClusterKeys {
     this.instPrefix = `${prefix}:inst:`;
     this.instanceIndex = `${prefix}:insts`;
     this.exchange = `${prefix}.direct`;
+    this.locationChanges = `${prefix}:loc-changed`;
     this.queuePrefix = `${prefix}.inst.`;
   }
 
   /** Redis hash of one user's locations: field platform -> "expiresAtMs|instanceId|connId". */
   location(userId: number): string {
     return this.locPrefix + checkSafeInt(userId, 'userId');
+  }
+
+  /** The user id of a {@link location} key, or null when `key` is not one. */
+  userOfLocation(key: string): number | null {
+    if (!key.startsWith(this.locPrefix)) return null;
+    const tail = key.slice(this.locPrefix.length);
+    const id = /^[0-9]{1,16}$/.test(tail) ? Number(tail) : NaN;
+    return Number.isSafeInteger(id) ? id : null;
   }
 
   /** Hash field of a platform in {@link location}. */

@@ -7,7 +7,7 @@
 import { ClusterError } from './errors';
 import { checkConnId, checkInstanceId, checkSafeInt } from './keys';
 import { HealthTracker, intOption, rejectUnknown } from './options';
-import type { Health, InstanceInfo, Location, Presence } from './ports';
+import type { Health, InstanceInfo, Location, LocationWatch, Presence } from './ports';
 
 /** How often expired entries are swept from memory (they are invisible as soon as they expire). */
 export const DEFAULT_MEMORY_SWEEP_INTERVAL_MS = 10_000;
@@ -34,6 +34,8 @@ export class MemoryPresenceStore {
   readonly locations = new Map<number, Map<number, Entry>>();
   /** instanceId -> info and expiry. */
   readonly registry = new Map<string, { info: InstanceInfo; expiresAt: number }>();
+  /** Called with the user id of every register() (login announcements, like Redis pub/sub). */
+  readonly loginListeners = new Set<(userId: number) => void>();
   private timer: NodeJS.Timeout | null = null;
   private readonly sweepIntervalMs: number;
 
@@ -106,6 +108,7 @@ export class MemoryPresence implements Presence {
     const old = byPlatform.get(loc.platform);
     byPlatform.set(loc.platform, { instanceId: loc.instanceId, connId: loc.connId, expiresAt: now + ttlMs });
     this.store.touch();
+    for (const l of this.store.loginListeners) l(loc.userId);
     if (!old || old.expiresAt <= now || (old.connId === loc.connId && old.instanceId === loc.instanceId)) return null;
     return { userId: loc.userId, platform: loc.platform, instanceId: old.instanceId, connId: old.connId };
   }
@@ -173,6 +176,23 @@ export class MemoryPresence implements Presence {
     const out: InstanceInfo[] = [];
     for (const r of this.store.registry.values()) if (r.expiresAt > now) out.push({ ...r.info });
     return out;
+  }
+
+  /** Login announcements of every handle on the store, delivered synchronously; live until closed. */
+  watchLocations(): LocationWatch {
+    this.open();
+    const listeners = this.store.loginListeners;
+    const isOpen = (): boolean => !this.closed;
+    return {
+      get live() {
+        return isOpen();
+      },
+      add(listener: (userId: number | null) => void): () => void {
+        const l = (userId: number): void => listener(userId);
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+    };
   }
 
   /** Closes this handle only; the shared store lives on for the other handles. */

@@ -43,6 +43,18 @@ export interface HealthSource {
   onHealth(listener: (health: Health) => void): () => void;
 }
 
+/** Login announcements of a {@link Presence} (see Presence.watchLocations). */
+export interface LocationWatch {
+  /** True while no announcement can have been missed; a lookup() result may be cached only then. */
+  readonly live: boolean;
+  /**
+   * Adds a listener, called with a user id when that user logs in anywhere (their locations
+   * changed), and with null when announcements may have been missed (drop every cached entry).
+   * Returns its removal.
+   */
+  add(listener: (userId: number | null) => void): () => void;
+}
+
 /**
  * User -> instance locations. Every method that talks to a backend rejects with a BackendError
  * (never hangs) when the backend is unreachable.
@@ -73,6 +85,11 @@ export interface Presence extends HealthSource {
   removeInstance(instanceId: string): Promise<void>;
   /** Live instances (heartbeat within its TTL), in no particular order. */
   instances(): Promise<InstanceInfo[]>;
+  /**
+   * Login announcements, so lookup() results may be cached briefly. Optional: a backend without
+   * it is looked up for every routed delivery.
+   */
+  watchLocations?(): LocationWatch;
   /** Releases the connection. Later calls reject. */
   close(): Promise<void>;
 }
@@ -86,6 +103,11 @@ export interface DeliverEnvelope {
   exceptConnId: string;
   /** The complete frame (header + body), encoded once by the origin. */
   frame: Buffer;
+  /**
+   * True when an instance that did not hold these users passed the envelope on (after a fresh
+   * lookup): such an envelope is never passed on again (router.ts, at most one hop).
+   */
+  forwarded?: boolean;
 }
 
 /** Close a connection that a newer login replaced. */

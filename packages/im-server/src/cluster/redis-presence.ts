@@ -18,7 +18,8 @@ import { ClusterError, redisError } from './errors';
 import { checkConnId, checkInstanceId, checkSafeInt, ClusterKeys, DEFAULT_PREFIX, parseLocationValue } from './keys';
 import { type ClusterLogger, stderrLogger } from './log';
 import { backoffDelay, HealthTracker, intOption, rejectUnknown, stringOption } from './options';
-import type { Health, InstanceInfo, Location, Presence } from './ports';
+import { RedisLocationWatch } from './location-watch';
+import type { Health, InstanceInfo, Location, LocationWatch, Presence } from './ports';
 import { PRESENCE_SCRIPTS, REFRESH_BATCH } from './redis-scripts';
 
 /** Reply deadline of one command or pipeline, in ms. */
@@ -126,6 +127,7 @@ export class RedisPresence implements Presence {
   readonly redis: Redis;
   private readonly tracker: HealthTracker;
   private closed = false;
+  private watch: RedisLocationWatch | null = null;
 
   private constructor(redis: Redis, readonly opts: ParsedRedisPresenceOptions) {
     this.redis = redis;
@@ -197,7 +199,7 @@ export class RedisPresence implements Presence {
     checkTtl(ttlMs);
     const raw = await this.run('register', () =>
       this.scripts().hximRegister(this.keys.location(loc.userId), this.keys.platformField(loc.platform),
-        loc.instanceId, loc.connId, ttlMs));
+        loc.instanceId, loc.connId, ttlMs, this.keys.locationChanges));
     if (typeof raw !== 'string') return null;
     const old = parseLocationValue(raw);
     if (!old || (old.instanceId === loc.instanceId && old.connId === loc.connId)) return null;
@@ -308,9 +310,16 @@ export class RedisPresence implements Presence {
     return out;
   }
 
+  /** Login announcements over Redis pub/sub (one subscriber connection, opened on first use). */
+  watchLocations(): LocationWatch {
+    if (this.closed) throw new ClusterError('redis', 'closed', 'watchLocations: presence was closed');
+    return (this.watch ??= new RedisLocationWatch(this.redis, this.keys, this.opts.logger, this.opts.connectionName));
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.watch?.close();
     if (this.redis.status === 'ready') {
       await Promise.race([this.redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())]);
     }

@@ -28,9 +28,10 @@ end
 `;
 
 /**
- * KEYS[1] location hash; ARGV platform, instanceId, connId, ttlMs.
- * Writes the location, prunes expired fields, extends the key TTL to the latest expiry, and
- * returns the previous live value of the field (or false).
+ * KEYS[1] location hash; ARGV platform, instanceId, connId, ttlMs, channel.
+ * Writes the location, prunes expired fields, extends the key TTL to the latest expiry, publishes
+ * KEYS[1] on the channel (instances caching this user's locations drop them), and returns the
+ * previous live value of the field (or false).
  */
 export const REGISTER_LUA = `${PRELUDE}
 local ttl = tonumber(ARGV[4])
@@ -47,6 +48,7 @@ for i = 1, #all, 2 do
 end
 redis.call('HSET', KEYS[1], ARGV[1], stamp(now + ttl) .. '|' .. ARGV[2] .. '|' .. ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], stamp(maxExp))
+redis.call('PUBLISH', ARGV[5], KEYS[1])
 return old
 `;
 

@@ -181,6 +181,25 @@ export function runPresenceContract(name: string, make: () => Promise<PresenceFi
       for (const [i, u] of ids.entries()) assert.deepEqual(found.get(u), [i === 7 ? newer : owned[i]], `user ${u}`);
     });
 
+    it('announces every login to the watchers of every handle (location cache invalidation)', async () => {
+      const wa = fx.a.watchLocations!();
+      const wb = fx.b.watchLocations!();
+      await waitFor('the watches to be live', () => wa.live && wb.live, 5_000);
+      const heardA: (number | null)[] = [];
+      const heardB: (number | null)[] = [];
+      const offA = wa.add((u) => heardA.push(u));
+      wb.add((u) => heardB.push(u));
+      await fx.b.register(loc(ib, 1501), 10_000);
+      await fx.a.register(loc(ia, 1502, 2), 10_000);
+      await waitFor('both announcements on both handles', () => heardA.length >= 2 && heardB.length >= 2, 5_000);
+      assert.deepEqual(heardA.filter((u) => u !== null), [1501, 1502]);
+      assert.deepEqual(heardB.filter((u) => u !== null), [1501, 1502]);
+      offA();
+      await fx.b.register(loc(ib, 1503), 10_000);
+      await waitFor('the third announcement', () => heardB.includes(1503), 5_000);
+      assert.ok(!heardA.includes(1503), 'a removed listener hears nothing');
+    });
+
     it('instance registry: heartbeat, expiry, removal', async () => {
       const infoA = { instanceId: ia, advertise: '127.0.0.1:9090', pid: 1, startedAt: Date.now(), users: 3 };
       const infoB = { instanceId: ib, advertise: '127.0.0.1:9091', pid: 2, startedAt: Date.now(), users: 0 };
