@@ -184,7 +184,8 @@ export class ChatBatcher {
       this.stats.lastBatchRows = batch.length;
       this.stats.lastBatchMs = ms;
       if (ms > this.stats.maxBatchMs) this.stats.maxBatchMs = ms;
-      for (let i = 0; i < batch.length; i++) this.settle(batch[i], null, results[i]);
+      // A chat the store refused alone (AppendResult.refused) fails alone.
+      for (let i = 0; i < batch.length; i++) this.settle(batch[i], results[i].refused ?? null, results[i]);
     }).catch((err: unknown) => {
       this.stats.failures++;
       const e = err instanceof ImError ? err : new BackendError('STORE_UNAVAILABLE', `the store failed: ${String(err)}`, { cause: err });

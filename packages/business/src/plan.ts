@@ -5,6 +5,7 @@
  * move. SQLite and MySQL both run this, so the two stores cannot disagree on the rules of
  * ports.ts ChatStore.appendBatch.
  */
+import { RequestError } from '@hxim/im-common';
 import type { AppendResult, NewChat, StoredChat } from './ports';
 import type { MemberCache } from './member-cache';
 
@@ -21,7 +22,9 @@ export type Slot =
   /** Stored before this batch: return the original with duplicate=true. */
   | { kind: 'stored'; original: StoredChat }
   /** Repeats an earlier chat of this batch (input index `first`). */
-  | { kind: 'repeat'; first: number };
+  | { kind: 'repeat'; first: number }
+  /** A group chat whose sender is not a member: not stored, answered NOT_A_MEMBER. */
+  | { kind: 'refused' };
 
 /** A conversation's state after the batch. */
 export interface ConvAfter {
@@ -71,16 +74,57 @@ function byConvThenUser(a: { convId: string; userId: number }, b: { convId: stri
   return a.convId < b.convId ? -1 : a.convId > b.convId ? 1 : a.userId - b.userId;
 }
 
+/** A (group, sender) pair of a group chat, the primary key of group_member. */
+export interface GroupSender {
+  groupId: number;
+  userId: number;
+}
+
+/** The key of a (group, sender) pair in the `nonMembers` set of planBatch. */
+export function groupSenderKey(groupId: number, userId: number): string {
+  return `${groupId}|${userId}`;
+}
+
+/** The distinct (group, sender) pairs of a batch's group chats: what the store probes in group_member. */
+export function groupSenders(chats: readonly NewChat[]): GroupSender[] {
+  const seen = new Map<string, GroupSender>();
+  for (const c of chats) {
+    if (c.groupId === 0) continue;
+    const k = groupSenderKey(c.groupId, c.senderId);
+    if (!seen.has(k)) seen.set(k, { groupId: c.groupId, userId: c.senderId });
+  }
+  return [...seen.values()];
+}
+
+/**
+ * The groupSenderKey()s of `pairs` missing from `members` (the pairs found in group_member).
+ */
+export function missingGroupSenders(pairs: readonly GroupSender[], members: Iterable<GroupSender>): Set<string> {
+  const found = new Set<string>();
+  for (const m of members) found.add(groupSenderKey(Number(m.groupId), Number(m.userId)));
+  const out = new Set<string>();
+  for (const p of pairs) {
+    const k = groupSenderKey(p.groupId, p.userId);
+    if (!found.has(k)) out.add(k);
+  }
+  return out;
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
 /**
  * Plans a batch. `stored` maps dedupKey() to originals already in the database; `lastSeqs`
  * holds the current last_seq of every conversation of the batch (read under lock). `cache`
  * only filters member rows; it is not modified (call commitPlan() after the commit).
+ * `nonMembers` holds the groupSenderKey()s of group chats whose sender is not in group_member
+ * (read under the same lock): those chats are refused, before dedup, and write nothing.
  */
 export function planBatch(
   chats: readonly NewChat[],
   stored: ReadonlyMap<string, StoredChat>,
   lastSeqs: ReadonlyMap<string, number>,
   cache: MemberCache,
+  nonMembers: ReadonlySet<string> = NONE,
 ): BatchPlan {
   const slots: Slot[] = [];
   const inserts: BatchPlan['inserts'] = [];
@@ -92,6 +136,10 @@ export function planBatch(
 
   for (let i = 0; i < chats.length; i++) {
     const chat = chats[i];
+    if (chat.groupId !== 0 && nonMembers.has(groupSenderKey(chat.groupId, chat.senderId))) {
+      slots.push({ kind: 'refused' });
+      continue;
+    }
     const key = dedupKey(chat.senderId, chat.clientMsgId);
     const original = stored.get(key);
     if (original) {
@@ -139,15 +187,23 @@ export function commitPlan(plan: BatchPlan, cache: MemberCache): void {
 }
 
 /**
- * Builds appendBatch's results in input order. `ids[pos]` is the server_msg_id of
- * plan.inserts[pos]; `serverTime` is the batch's commit clock; `memberSeqs` holds the member_seq
- * of every conversation of the batch as read under lock (missing = 0).
+ * Builds appendBatch's results in input order. `chats` is the planned input; `ids[pos]` is the
+ * server_msg_id of plan.inserts[pos]; `serverTime` is the batch's commit clock; `memberSeqs`
+ * holds the member_seq of every conversation of the batch as read under lock (missing = 0).
  */
-export function buildResults(plan: BatchPlan, ids: readonly number[], serverTime: number,
+export function buildResults(chats: readonly NewChat[], plan: BatchPlan, ids: readonly number[], serverTime: number,
   memberSeqs: ReadonlyMap<string, number>): AppendResult[] {
   const out: AppendResult[] = [];
-  for (const slot of plan.slots) {
-    if (slot.kind === 'stored') {
+  for (let i = 0; i < plan.slots.length; i++) {
+    const slot = plan.slots[i];
+    if (slot.kind === 'refused') {
+      const c = chats[i];
+      out.push({
+        serverMsgId: 0, convId: c.convId, seq: 0, senderId: c.senderId, clientMsgId: c.clientMsgId, recipientId: c.recipientId,
+        groupId: c.groupId, msgType: c.msgType, body: c.body, clientTime: c.clientTime, serverTime: 0, duplicate: false, memberSeq: 0,
+        refused: new RequestError('NOT_A_MEMBER', `you are not a member of group ${c.groupId}`),
+      });
+    } else if (slot.kind === 'stored') {
       out.push({ ...slot.original, duplicate: true, memberSeq: memberSeqs.get(slot.original.convId) ?? 0 });
     } else if (slot.kind === 'repeat') {
       out.push({ ...out[slot.first], duplicate: true });

@@ -8,6 +8,7 @@
 import type { FriendStore, NoticeStore } from './friends/ports';
 import type { ConversationStore } from './conversations/ports';
 import type { GroupStore } from './groups/ports';
+import type { RequestError } from '@hxim/im-common';
 
 /** An account row. */
 export interface Account {
@@ -84,6 +85,13 @@ export interface AppendResult extends StoredChat {
    * (GroupService.members), so a member removed before the message never gets it.
    */
   memberSeq: number;
+  /**
+   * Set when this chat alone was refused and nothing of it was stored: RequestError NOT_A_MEMBER
+   * for a group chat whose sender is not in group_member (checked under the conversation's lock,
+   * so a kick committed on any instance is seen). The other fields echo the input (serverMsgId,
+   * seq, serverTime, memberSeq 0, duplicate false). ChatBatcher rejects that caller with it.
+   */
+  refused?: RequestError;
 }
 
 /** A member's position in one conversation. */
@@ -117,7 +125,10 @@ export interface ChatStore {
    * member row created here starts with ackSeq = readSeq = the seq before the message it first
    * appears in (0 in a new conversation; a member added to a running group does not get its
    * history as unread); a malformed chat rejects the whole call with RequestError BAD_REQUEST
-   * (validate.ts) before anything is written.
+   * (validate.ts) before anything is written. A group chat (groupId > 0, convId "g:<groupId>")
+   * is stored only if its sender is in group_member, read under the conversation's lock (group
+   * changes lock it too): a non-member's chat comes back with `refused` set, is not stored and
+   * creates no member row; the rest of the batch is unaffected.
    */
   appendBatch(chats: readonly NewChat[]): Promise<AppendResult[]>;
   /** Messages of a conversation with seq > afterSeq, ascending, at most `limit` (capped at 10,000). */

@@ -58,6 +58,10 @@ export function validateNewChat(chat: NewChat): void {
   }
   if (!isId(chat.recipientId) || chat.recipientId < 0) throw bad('chat.recipientId must be a safe integer >= 0');
   if (!isId(chat.groupId) || chat.groupId < 0) throw bad('chat.groupId must be a safe integer >= 0');
+  // The store checks a group chat's sender against group_member of groupId, so the two must agree.
+  if (chat.groupId > 0 ? chat.convId !== `g:${chat.groupId}` : convTypeOf(chat.convId) === 1) {
+    throw bad('a group chat has groupId > 0 and convId "g:<groupId>"; any other chat has groupId 0 and no "g:" convId');
+  }
   if (!isId(chat.msgType) || chat.msgType < 0 || chat.msgType > 32767) throw bad('chat.msgType must be 0..32767');
   if (!isId(chat.clientTime)) throw bad('chat.clientTime must be a safe integer (ms since the epoch)');
   if (!(chat.body instanceof Uint8Array)) throw bad('chat.body must be a Uint8Array');

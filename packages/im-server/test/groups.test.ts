@@ -4,7 +4,8 @@
  * member; NOT_A_MEMBER for outsiders; a kicked member gets nothing more; offline members catch up
  * in order at login; group read receipts; groups in the conversation list with unread counts;
  * fan-out across three instances of an embedded cluster; a kick on one instance is honoured by a
- * send through another whose member cache has not heard of it; a stalled member is evicted without
+ * send through another whose member cache has not heard of it, and a kicked member's own send
+ * through that instance is refused by the store; a stalled member is evicted without
  * holding up the others; and a 2,000-member group.
  */
 import { after, before, describe, it } from 'node:test';
@@ -260,6 +261,54 @@ describe('a kick on one instance while another instance still has the old member
       assert.deepEqual(chatsSoFar(kicked!, g.groupId).map((m) => m.id), [], 'the kicked member gets nothing more');
       for (const u of [owner!, stays!, sender]) assert.deepEqual(chatsSoFar(u, g.groupId).map((m) => m.id), [], 'exactly once');
       for (const u of all) u.c.destroy();
+    } finally {
+      await s2.stop();
+      await s1.stop();
+    }
+  });
+});
+
+describe('a kicked member sending through an instance that has not heard of the kick', () => {
+  it('is refused by the store (NOT_A_MEMBER): nothing stored, nobody gets it, history and catch-up stay closed', async () => {
+    const hub = new MemoryBusHub();
+    const s1 = await startTestServer({ instanceId: `gn1-${process.pid}` }, { hub });
+    const bus2 = new HoldingBus(new MemoryBus(hub));
+    const s2 = await startTestServer({ instanceId: `gn2-${process.pid}` }, { hub, store: s1.store, bus: bus2 });
+    try {
+      const [owner, stays] = await Promise.all(['gno', 'gns'].map((t) => newUser(s1.port, t))) as User[];
+      const [kicked, peer] = await Promise.all(['gnk', 'gnp'].map((t) => newUser(s2.port, t))) as User[];
+      const g = (await groupOp(owner!, GroupOp.CREATE, { name: 'late', members: ids(kicked!.id, stays!.id, peer!.id) })).group!;
+      const conv = `g:${g.groupId}`;
+      for (const u of [owner!, kicked!, stays!, peer!]) await nextChat(u, (m) => m.groupId === g.groupId && m.msgType === ChatKind.SYSTEM);
+      await sendGroup(kicked!, g.groupId, 'warm'); // instance 2 caches the member list, kicked included
+      for (const u of [owner!, stays!, peer!]) await nextChat(u, (m) => m.id === 'warm');
+
+      bus2.holding = true;
+      await groupOp(owner!, GroupOp.KICK, { groupId: g.groupId, members: ids(kicked!.id) });
+      for (const u of [owner!, stays!]) await nextChat(u, (m) => m.msgType === ChatKind.SYSTEM && m.groupId === g.groupId);
+      await bus2.heldOne(); // instance 2 still lists the kicked member
+      kicked!.c.send(MessageType.CHAT, { id: 'late', groupId: g.groupId, receiveId: 0, msgBody: Buffer.from('x') });
+      assert.equal((await kicked!.c.next(MessageType.ERROR)).code, 'NOT_A_MEMBER', 'the store checks membership under the lock');
+      assert.ok(!(await s1.store.chats.readAfter(conv, 0, 100)).some((m) => m.clientMsgId === 'late'), 'nothing stored');
+      assert.equal(await s1.store.chats.isMember(kicked!.id, conv), false, 'no member row re-created');
+      kicked!.c.send(MessageType.CHAT, { id: 'late2', groupId: g.groupId, receiveId: 0, msgBody: Buffer.from('x') });
+      assert.equal((await kicked!.c.next(MessageType.ERROR)).code, 'NOT_A_MEMBER', 'again (the cache was invalidated)');
+
+      await bus2.release();
+      await nextChat(peer!, (m) => m.msgType === ChatKind.SYSTEM && m.groupId === g.groupId);
+      await sendGroup(owner!, g.groupId, 'marker'); // after this, nothing of the group is in flight
+      for (const u of [stays!, peer!]) await nextChat(u, (m) => m.id === 'marker');
+      await sleep(50);
+      for (const u of [owner!, kicked!, stays!, peer!]) {
+        assert.deepEqual(chatsSoFar(u, g.groupId).filter((m) => m.id.startsWith('late')), [], 'nobody receives the refused chat');
+      }
+      assert.ok(!chatsSoFar(kicked!, g.groupId).some((m) => m.id === 'marker'), 'the kicked member receives nothing more');
+      await rejectsWith(request(kicked!.c, MessageType.HISTORY_REQUEST, { convId: conv }, MessageType.HISTORY_RESPONSE), 'NOT_A_MEMBER');
+      kicked!.c.destroy();
+      const again = await relogin(s2.port, kicked!);
+      assert.deepEqual(again.ack.messages.filter((m) => m.groupId === g.groupId), [], 'no catch-up of the group at login');
+      assert.ok(!again.ack.unread.some((u) => u.convId === conv));
+      for (const u of [owner!, stays!, peer!, again]) u.c.destroy();
     } finally {
       await s2.stop();
       await s1.stop();

@@ -15,11 +15,13 @@
  * - a hint is never ahead of the database: it is set only from committed batches or from
  *   last_seq read under lock (the database is not replaced under a running server, which the
  *   member-row cache assumes too).
+ * - a group chat whose sender is not in group_member fails the packet the same way
+ *   (groupMemberGuard), and the locking path refuses that chat alone.
  * On such a failure the batch is rolled back and redone on the locking path (./chats.ts), and
  * the hints of its conversations are dropped until that path has committed them again.
  */
 import * as mysql from 'mysql2';
-import type { BatchPlan } from '../plan';
+import type { BatchPlan, GroupSender } from '../plan';
 import { convTypeOf } from '../validate';
 import type { ServerVars, Stmt } from './db';
 
@@ -152,6 +154,38 @@ export function tailStmts(plan: BatchPlan, msgId: (pos: number) => unknown, now:
     });
   }
   return out;
+}
+
+/**
+ * The fast path's membership check, placed after the conversation rows are locked: for every
+ * (group, sender) pair missing from group_member it re-inserts a copy of the group's (locked,
+ * existing: the fast path only runs with a hint, i.e. an existing row) conversation row, which
+ * fails with ER_DUP_ENTRY and sends the batch to the locking path; with every sender a member it
+ * inserts nothing. One statement, a primary-key probe per pair; under READ COMMITTED the SELECT
+ * part is a consistent read that sees every membership change committed before the lock.
+ */
+export function groupMemberGuard(pairs: readonly GroupSender[]): Stmt {
+  const values: unknown[] = [];
+  const rows = pairs.map((p, i) => {
+    values.push(`g:${p.groupId}`, p.groupId, p.userId);
+    // As in cursorStmt: the first row fixes conv_id's charset and collation to the column's.
+    return i === 0 ? 'SELECT CONVERT(? USING ascii) COLLATE ascii_bin AS conv_id, ? AS group_id, ? AS user_id' : 'SELECT ?, ?, ?';
+  });
+  return {
+    sql: `INSERT INTO conversation (conv_id, conv_type, created_at)
+      SELECT c.conv_id, c.conv_type, c.created_at FROM (${rows.join(' UNION ALL ')}) v
+      JOIN conversation c ON c.conv_id = v.conv_id
+      WHERE NOT EXISTS (SELECT 1 FROM group_member m WHERE m.group_id = v.group_id AND m.user_id = v.user_id)`,
+    values,
+  };
+}
+
+/** The locking path's membership read: the pairs of `pairs` present in group_member. */
+export function groupMemberSelect(pairs: readonly GroupSender[]): Stmt {
+  return {
+    sql: 'SELECT group_id AS groupId, user_id AS userId FROM group_member WHERE (group_id, user_id) IN (?)',
+    values: [pairs.map((p) => [p.groupId, p.userId])],
+  };
 }
 
 /**

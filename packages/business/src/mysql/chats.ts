@@ -8,7 +8,8 @@
  * - locking path, two round trips (three when the INSERT must be split or ids are not
  *   consecutive): 1. START TRANSACTION; look up the batch's (sender, client id) pairs (dedup);
  *   create missing conversations and lock all of the batch's conversation rows in sorted order
- *   (INSERT ... ON DUPLICATE KEY UPDATE, then SELECT ... FOR UPDATE for last_seq and member_seq); 2. one
+ *   (INSERT ... ON DUPLICATE KEY UPDATE, then SELECT ... FOR UPDATE for last_seq and member_seq),
+ *   then read which group senders are in group_member (a non-member's chat is refused); 2. one
  *   multi-row INSERT of the new messages, conversation last_* (one multi-row upsert), missing
  *   member rows (INSERT IGNORE), sender read cursors (one multi-row upsert), COMMIT.
  * The row lock on each conversation (or, on the fast path, the unique key on (conv_id, seq)) is
@@ -19,11 +20,15 @@
  */
 import type { AppendResult, ChatStore, ConvCursor, CursorUpdate, NewChat, StoredChat } from '../ports';
 import { MemberCache } from '../member-cache';
-import { buildResults, commitPlan, dedupKey, distinctKeys, planBatch, sortedConvIds, type BatchPlan } from '../plan';
+import {
+  buildResults, commitPlan, dedupKey, distinctKeys, groupSenders, missingGroupSenders, planBatch, sortedConvIds,
+  type BatchPlan, type GroupSender,
+} from '../plan';
 import { afterBound, beforeBound, CHAT_COLUMNS, CURSOR_SELECT, pageLimit, rowToChat, rowToCursor, type ChatRow, type CursorRow } from '../rows';
 import { coalesceCursorUpdates, convTypeOf, isStorableConvId, validateNewChat } from '../validate';
 import {
-  consecutiveIds, cursorStmt, idsFrom, insertStmt, lastInsertIdOf, messageChunks, SeqHints, tailStmts,
+  consecutiveIds, cursorStmt, groupMemberGuard, groupMemberSelect, idsFrom, insertStmt, lastInsertIdOf, messageChunks,
+  SeqHints, tailStmts,
 } from './append';
 import { ER, errnoOf, type Conn, type MysqlDb, type ServerVars, type Stmt } from './db';
 
@@ -82,6 +87,7 @@ export class MysqlChatStore implements ChatStore {
     for (const c of chats) validateNewChat(c);
     if (chats.length === 0) return [];
     const convIds = sortedConvIds(chats);
+    const senders = groupSenders(chats);
     return this.db.transaction('appendBatch', async (c) => {
       const vars = await this.db.serverVars(c);
       const now = Date.now();
@@ -93,14 +99,18 @@ export class MysqlChatStore implements ChatStore {
           try {
             // The conversation rows are locked first, in sorted order, as on the locking path,
             // so the two paths take locks in the same order (a deadlock is still retried).
+            // With group chats, groupMemberGuard fails the packet (ER_DUP_ENTRY) if a sender is not a member.
+            const guard = senders.length > 0 ? [groupMemberGuard(senders)] : [];
             const res = await c.script([
               { sql: 'START TRANSACTION' },
               { sql: 'SELECT conv_id, member_seq FROM conversation WHERE conv_id IN (?) ORDER BY conv_id FOR UPDATE', values: [convIds] },
+              ...guard,
               ...this.writeStmts(plan, chunks, vars, now),
             ]);
-            const ids = chunks.length === 0 ? [] : idsFrom(Number((res[2] as InsertResult).insertId), plan.inserts.length, vars);
+            const first = res[2 + guard.length] as InsertResult;
+            const ids = chunks.length === 0 ? [] : idsFrom(Number(first.insertId), plan.inserts.length, vars);
             this.appendStats.fast++;
-            return this.committed(plan, hinted, memberSeqsOf(res[1] as ConvRow[]), ids, now);
+            return this.committed(chats, plan, hinted, memberSeqsOf(res[1] as ConvRow[]), ids, now);
           } catch (err) {
             this.hints.forget(convIds);
             if (!c.alive || !appendRetryable(err)) throw err;
@@ -109,12 +119,16 @@ export class MysqlChatStore implements ChatStore {
           }
         }
       }
-      return this.appendLocked(c, chats, convIds, vars, now);
+      return this.appendLocked(c, chats, convIds, senders, vars, now);
     }, appendRetryable);
   }
 
-  /** The locking path: read the dedup keys and last seqs under lock, then write and commit. */
-  private async appendLocked(c: Conn, chats: readonly NewChat[], convIds: string[], vars: ServerVars, now: number): Promise<AppendResult[]> {
+  /**
+   * The locking path: read the dedup keys, the last seqs and the group senders' membership under
+   * lock, then write and commit (a non-member's group chat is refused alone).
+   */
+  private async appendLocked(c: Conn, chats: readonly NewChat[], convIds: string[], senders: readonly GroupSender[],
+    vars: ServerVars, now: number): Promise<AppendResult[]> {
     const keys = distinctKeys(chats);
     const r1 = await c.script([
       { sql: 'START TRANSACTION' },
@@ -130,13 +144,16 @@ export class MysqlChatStore implements ChatStore {
         sql: 'SELECT conv_id, last_seq, member_seq FROM conversation WHERE conv_id IN (?) ORDER BY conv_id FOR UPDATE',
         values: [convIds],
       },
+      // After the lock: sees every membership change committed before it (changes lock the row too).
+      ...(senders.length > 0 ? [groupMemberSelect(senders)] : []),
     ]);
     const stored = new Map<string, StoredChat>();
     for (const row of r1[1] as ChatRow[]) stored.set(dedupKey(Number(row.sender_id), row.client_msg_id), rowToChat(row));
     const lastSeqs = new Map<string, number>();
     for (const row of r1[3] as ConvRow[]) lastSeqs.set(row.conv_id, Number(row.last_seq));
 
-    const plan = planBatch(chats, stored, lastSeqs, this.cache);
+    const nonMembers = senders.length > 0 ? missingGroupSenders(senders, r1[4] as GroupSender[]) : undefined;
+    const plan = planBatch(chats, stored, lastSeqs, this.cache, nonMembers);
     const chunks = messageChunks(plan, this.db.limits.packetBytes, now);
     let ids: number[];
     if (chunks.length <= 1 && consecutiveIds(vars)) {
@@ -147,7 +164,7 @@ export class MysqlChatStore implements ChatStore {
       await c.script([...tailStmts(plan, (pos) => ids[pos], now), { sql: 'COMMIT' }]);
     }
     this.appendStats.locked++;
-    return this.committed(plan, lastSeqs, memberSeqsOf(r1[3] as ConvRow[]), ids, now);
+    return this.committed(chats, plan, lastSeqs, memberSeqsOf(r1[3] as ConvRow[]), ids, now);
   }
 
   /** The INSERT (at most one chunk, consecutive ids), the upserts and COMMIT, for one packet. */
@@ -156,16 +173,17 @@ export class MysqlChatStore implements ChatStore {
   }
 
   /** After COMMIT: caches, hints, results. */
-  private committed(plan: BatchPlan, lastSeqs: ReadonlyMap<string, number>, memberSeqs: ReadonlyMap<string, number>,
+  private committed(chats: readonly NewChat[], plan: BatchPlan, lastSeqs: ReadonlyMap<string, number>, memberSeqs: ReadonlyMap<string, number>,
     ids: number[], now: number): AppendResult[] {
     commitPlan(plan, this.cache);
     for (const [convId, seq] of lastSeqs) this.hints.set(convId, seq);
     for (const v of plan.convs) this.hints.set(v.convId, v.lastSeq);
-    return buildResults(plan, ids, now, memberSeqs);
+    return buildResults(chats, plan, ids, now, memberSeqs);
   }
 
   /** The INSERTs of a batch that needs several (or non-consecutive ids); returns server_msg_id per plan.inserts entry. */
   private async insertMessages(c: Conn, plan: BatchPlan, chunks: unknown[][][], vars: ServerVars): Promise<number[]> {
+    if (plan.inserts.length === 0) return []; // all duplicates or refused
     const stmts = chunks.map(insertStmt);
     // A multi-row INSERT gets consecutive ids unless innodb_autoinc_lock_mode = 2 ("interleaved",
     // MySQL 8's default); there, ask for the ids instead of computing them.

@@ -4,13 +4,13 @@
  * batches". advanceAck commits without an fsync of its own (./sync-mode.ts: a lost delivered
  * cursor only re-pushes what clients dedup); advanceRead keeps the store's level. Every statement
  * is prepared once; per message the cost is one dedup lookup (a Map, then a primary-key probe, see
- * ./dedup.ts) and one INSERT, and per conversation one read, one update and the sender's read
- * cursor.
+ * ./dedup.ts) and one INSERT, per conversation one read, one update and the sender's read
+ * cursor, and per distinct (group, sender) one group_member probe (non-members are refused).
  */
 import type Database from 'better-sqlite3';
 import type { AppendResult, ChatStore, ConvCursor, CursorUpdate, NewChat, StoredChat } from '../ports';
 import { MemberCache } from '../member-cache';
-import { buildResults, commitPlan, dedupKey, planBatch } from '../plan';
+import { buildResults, commitPlan, dedupKey, groupSenderKey, groupSenders, planBatch } from '../plan';
 import { afterBound, beforeBound, CHAT_COLUMNS, CURSOR_SELECT, pageLimit, rowToChat, rowToCursor, type ChatRow, type CursorRow } from '../rows';
 import { coalesceCursorUpdates, convTypeOf, isStorableConvId, validateNewChat } from '../validate';
 import { DEFAULT_DEDUP_MERGE_ROWS, SqliteDedup } from './dedup';
@@ -41,6 +41,7 @@ export class SqliteChatStore implements ChatStore {
   private readonly selLagging: Stmt<[number], CursorRow>;
   private readonly selCursors: Stmt<[number, string], CursorRow>;
   private readonly selMember: Stmt<[string, number], { one: number }>;
+  private readonly selGroupMember: Stmt<[number, number], { one: number }>;
   private readonly updAck: Stmt<{ seq: number; conv: string; user: number }>;
   private readonly updRead: Stmt<{ seq: number; conv: string; user: number }>;
   private readonly appendTxn: (chats: readonly NewChat[]) => { results: AppendResult[]; commit: () => void };
@@ -79,6 +80,7 @@ export class SqliteChatStore implements ChatStore {
     this.selCursors = db.prepare(
       `${CURSOR_SELECT} WHERE m.user_id = ? AND m.conv_id IN (SELECT value FROM json_each(?)) ORDER BY m.conv_id`);
     this.selMember = db.prepare('SELECT 1 AS one FROM conversation_member WHERE conv_id = ? AND user_id = ?');
+    this.selGroupMember = db.prepare('SELECT 1 AS one FROM group_member WHERE group_id = ? AND user_id = ?');
     // Cursors only move forward and never past the conversation's last seq: a client acking a
     // seq from the future would otherwise hide every message up to it from catch-up.
     const clamp = 'MIN(@seq, (SELECT last_seq FROM conversation WHERE conv_id = @conv))';
@@ -126,7 +128,14 @@ export class SqliteChatStore implements ChatStore {
     const stored = new Map<string, StoredChat>();
     const lastSeqs = new Map<string, number>();
     const memberSeqs = new Map<string, number>();
+    // Group senders are checked inside the transaction (the write lock orders this against every
+    // kick): a primary-key probe per distinct (group, sender).
+    const nonMembers = new Set<string>();
+    for (const p of groupSenders(chats)) {
+      if (!this.selGroupMember.get(p.groupId, p.userId)) nonMembers.add(groupSenderKey(p.groupId, p.userId));
+    }
     for (const c of chats) {
+      if (c.groupId !== 0 && nonMembers.has(groupSenderKey(c.groupId, c.senderId))) continue;
       const key = dedupKey(c.senderId, c.clientMsgId);
       if (!stored.has(key)) {
         const id = this.dedup.find(c.senderId, c.clientMsgId);
@@ -140,7 +149,7 @@ export class SqliteChatStore implements ChatStore {
         memberSeqs.set(c.convId, conv ? Number(conv.member_seq) : 0);
       }
     }
-    const plan = planBatch(chats, stored, lastSeqs, this.cache);
+    const plan = planBatch(chats, stored, lastSeqs, this.cache, nonMembers);
     const ids: number[] = [];
     for (const { chat: c, seq } of plan.inserts) {
       const r = this.insMsg.run(c.convId, seq, c.senderId, c.clientMsgId, c.recipientId, c.groupId, c.msgType,
@@ -157,7 +166,7 @@ export class SqliteChatStore implements ChatStore {
         this.dedup.remember(dedupKey(chat.senderId, chat.clientMsgId), ids[i]);
       }
     };
-    return { results: buildResults(plan, ids, now, memberSeqs), commit };
+    return { results: buildResults(chats, plan, ids, now, memberSeqs), commit };
   }
 
   /** Messages with seq > afterSeq, ascending, at most `limit`. */

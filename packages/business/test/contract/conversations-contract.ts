@@ -87,14 +87,14 @@ export function runConversationContract(name: string, open: () => Promise<Store>
 
     it('shows group conversations the same way', async () => {
       const members = [freshUser(), freshUser(), freshUser()];
-      const gid = 900_000_000 + Math.floor(Math.random() * 1_000_000);
+      const gid = (await store.groups.create(members[0]!, 'g', [members[1]!, members[2]!], 10)).group.groupId;
       const conv = groupConvId(gid);
       const g: NewChat = { ...chat(members[0]!, members[1]!, `g${randomBytes(3).toString('hex')}`, 'group hello'), convId: conv,
-        memberIds: members, recipientId: 0, groupId: gid };
+        memberIds: [members[0]!], recipientId: 0, groupId: gid };
       await store.chats.appendBatch([g]);
       const [row] = await store.convs.list(members[2]!, null, 10);
-      assert.deepEqual([row!.convId, row!.convType, row!.lastSeq, row!.readSeq], [conv, 1, 1, 0]);
-      assert.equal((await store.convs.unread(members[2]!, 10)).total, 1);
+      assert.deepEqual([row!.convId, row!.convType, row!.lastSeq, row!.readSeq], [conv, 1, 2, 0], 'the create notice, then the chat');
+      assert.equal((await store.convs.unread(members[2]!, 10)).total, 2);
       assert.equal((await store.convs.peers(members[2]!, [conv])).length, 2);
     });
   });

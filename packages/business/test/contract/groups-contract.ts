@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ChatKind, groupConvId, privateConvId } from '@hxim/im-common';
+import { ChatKind, groupConvId, privateConvId, RequestError } from '@hxim/im-common';
+import { ChatBatcher } from '../../src/batcher';
 import { GroupRole, type SystemEvent } from '../../src/groups/ports';
-import type { Store } from '../../src/ports';
+import type { NewChat, Store } from '../../src/ports';
 import { freshUser, rejectsCode } from './friends-contract';
 
 function users(n: number): number[] {
@@ -169,6 +170,49 @@ export function runGroupContract(name: string, open: () => Promise<Store>): void
         recipientId: owner!, groupId: 0, msgType: ChatKind.TEXT, body: Buffer.from('x'), clientTime: 0,
       }]);
       assert.equal(p2p!.memberSeq, 0, '1:1 conversations have no membership changes');
+    });
+
+    it('a group chat from a non-member (kicked, stranger) is refused alone: NOT_A_MEMBER, nothing stored, no member row', async () => {
+      const [owner, a, kicked, stranger] = users(4);
+      const { group: g } = await store.groups.create(owner!, 'guard', [a!, kicked!], 100);
+      const conv = groupConvId(g.groupId);
+      const stats = (): { fast: number; fastMisses: number } | undefined => {
+        const live = (store.chats as { appendStats?: { fast: number; fastMisses: number } }).appendStats;
+        return live && { ...live }; // a copy: the store's counters are live
+      };
+      const gchat = (from: number, id: string): NewChat => ({
+        senderId: from, clientMsgId: `guard-${g.groupId}-${id}`, convId: conv, memberIds: [from], recipientId: 0,
+        groupId: g.groupId, msgType: ChatKind.TEXT, body: Buffer.from(id), clientTime: 0,
+      });
+      const [early] = await store.chats.appendBatch([gchat(kicked!, 'early')]); // seq 2, while a member
+      assert.equal(early!.seq, 2);
+      await store.groups.kick(owner!, g.groupId, [kicked!]); // seq 3
+      await store.chats.appendBatch([gchat(owner!, 'warm')]); // seq 4; MySQL: the seq hint is set again
+      const p2p: NewChat = { ...gchat(a!, 'p2p'), convId: privateConvId(a!, owner!), memberIds: [a!, owner!], recipientId: owner!, groupId: 0 };
+      const r = await store.chats.appendBatch([
+        gchat(kicked!, 'late'), gchat(a!, 'ok1'), gchat(stranger!, 'x'), p2p, gchat(kicked!, 'late'), gchat(kicked!, 'early'), gchat(a!, 'ok2'),
+      ]);
+      assert.deepEqual(r.map((x) => x.refused?.code ?? x.seq), ['NOT_A_MEMBER', 5, 'NOT_A_MEMBER', 1, 'NOT_A_MEMBER', 'NOT_A_MEMBER', 6],
+        'non-members refused (a resend of what they sent as members too), everything else stored');
+      assert.ok(r[0]!.refused instanceof RequestError);
+      assert.deepEqual([r[0]!.serverMsgId, r[0]!.seq, r[0]!.duplicate], [0, 0, false]);
+      const hist = await store.chats.readAfter(conv, 0, 100);
+      assert.deepEqual(hist.map((m) => [m.seq, m.senderId]), [[1, 0], [2, kicked!], [3, 0], [4, owner!], [5, a!], [6, a!]]);
+      for (const u of [kicked!, stranger!]) {
+        assert.equal(await store.chats.isMember(u, conv), false, `no conversation_member row for ${u}`);
+        assert.deepEqual(await store.chats.cursors(u, [conv]), []);
+        assert.ok(!(await store.chats.lagging(u)).some((x) => x.convId === conv), 'no catch-up');
+      }
+      const before = stats();
+      const [alone] = await store.chats.appendBatch([gchat(kicked!, 'alone')]);
+      assert.equal(alone!.refused?.code, 'NOT_A_MEMBER', 'a batch of only refused chats');
+      if (before) assert.equal(stats()!.fastMisses, before.fastMisses + 1, 'MySQL: the fast packet failed on the guard, the locking path refused');
+      await rejectsCode(new ChatBatcher(store.chats).append(gchat(kicked!, 'batched')), 'NOT_A_MEMBER');
+      const fastBefore = stats()?.fast ?? 0;
+      const [ok] = await store.chats.appendBatch([gchat(a!, 'ok3')]);
+      assert.equal(ok!.seq, 7);
+      if (before) assert.equal(stats()!.fast, fastBefore + 1, 'MySQL: members still take the one-round-trip path (the guard passes)');
+      assert.equal((await store.chats.readAfter(conv, 6, 100)).length, 1);
     });
 
     it('join by application: apply, duplicate refused, approve adds the member, reject closes it', async () => {

@@ -152,14 +152,15 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         assert.deepEqual(await store.chats.cursors(a, [conv]), [{ convId: conv, lastSeq: 3, ackSeq: 0, readSeq: 2 }]);
       });
 
-      it('stores a group message once, with every member', async () => {
+      it('stores a group message once, the group store owning the member rows', async () => {
         const members = [freshUser(), freshUser(), freshUser(), freshUser()];
-        const conv = groupConvId(freshUser());
-        const g: NewChat = { ...chat(members[0], members[1], 'g1'), convId: conv, memberIds: members, recipientId: 0, groupId: 7 };
+        const { group } = await store.groups.create(members[0], 'g', members.slice(1), 100);
+        const conv = groupConvId(group.groupId);
+        const g: NewChat = { ...chat(members[0], members[1], 'g1'), convId: conv, memberIds: [members[0]], recipientId: 0, groupId: group.groupId };
         const [r] = await store.chats.appendBatch([g]);
-        assert.deepEqual([r.seq, r.groupId, r.recipientId], [1, 7, 0]);
+        assert.deepEqual([r.seq, r.groupId, r.recipientId, r.refused], [2, group.groupId, 0, undefined], 'after the create notice');
         for (const m of members) assert.equal(await store.chats.isMember(m, conv), true);
-        assert.equal((await store.chats.readAfter(conv, 0, 10)).length, 1);
+        assert.equal((await store.chats.readAfter(conv, 0, 10)).length, 2);
       });
 
       it('round-trips an 8 KiB binary body byte for byte', async () => {
@@ -178,6 +179,10 @@ export function runStoreContract(name: string, open: () => Promise<Store>): void
         const [a, b] = pair();
         await rejectsWithCode(store.chats.appendBatch([{ ...chat(a, b, 'ok') }, { ...chat(a, b, '') }]), RequestError, 'BAD_REQUEST');
         await rejectsWithCode(store.chats.appendBatch([{ ...chat(a, b, 'sp'), convId: 'p 1:2' }]), RequestError, 'BAD_REQUEST');
+        // groupId and a "g:" convId go together (the store checks group senders by groupId)
+        await rejectsWithCode(store.chats.appendBatch([{ ...chat(a, b, 'g0'), convId: 'g:5' }]), RequestError, 'BAD_REQUEST');
+        await rejectsWithCode(store.chats.appendBatch([{ ...chat(a, b, 'g6'), convId: 'g:5', groupId: 6 }]), RequestError, 'BAD_REQUEST');
+        await rejectsWithCode(store.chats.appendBatch([{ ...chat(a, b, 'gp'), groupId: 5 }]), RequestError, 'BAD_REQUEST');
         assert.deepEqual(await store.chats.readAfter(privateConvId(a, b), 0, 10), [], 'nothing of a rejected batch is stored');
       });
 

@@ -100,7 +100,10 @@ async function handleChat(ctx: ServerContext, conn: Connection, msg: ChatMessage
  * router. The member list is read after the append and is at least as new as the append's
  * memberSeq (the latest membership change before this message, read under the conversation's
  * lock), so a member removed before the message gets nothing, even when the removal happened on
- * another instance whose invalidation has not arrived yet (GroupService.members).
+ * another instance whose invalidation has not arrived yet (GroupService.members). The cached
+ * checkSend is only the cheap early refusal: the store checks the sender against group_member
+ * under the same lock and refuses a non-member (NOT_A_MEMBER, nothing stored), so a member
+ * kicked on another instance cannot post through a stale cache either.
  */
 async function handleGroupChat(ctx: ServerContext, conn: Connection, msg: ChatMessage): Promise<void> {
   conn.beginWork();
@@ -114,7 +117,15 @@ async function handleGroupChat(ctx: ServerContext, conn: Connection, msg: ChatMe
         }),
       };
     });
-    const r = await stored;
+    let r: AppendResult;
+    try {
+      r = await stored;
+    } catch (err) {
+      // The store checks membership under the conversation's lock: this instance's cached list
+      // was stale (a kick on another instance whose invalidation has not arrived yet).
+      if (err instanceof RequestError && err.code === 'NOT_A_MEMBER') ctx.groups.invalidate(msg.groupId);
+      throw err;
+    }
     ackSender(ctx, conn, msg, r);
     if (r.duplicate) ctx.stats.chatsDuplicate++;
     else ctx.stats.chatsStored++;

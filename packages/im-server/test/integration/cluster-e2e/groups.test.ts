@@ -4,7 +4,8 @@
  * instance). Every online member connection gets each group message exactly once, each instance
  * receives ONE deliver envelope per message (never one per member), an offline member catches up
  * in order at its next login, and a kicked member gets nothing more, also when the message goes
- * out through an instance that has not yet heard of the kick. Never skipped.
+ * out through an instance that has not yet heard of the kick, and the kicked member cannot post
+ * through such an instance (the store refuses it). Never skipped.
  */
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
@@ -139,4 +140,34 @@ it('a kick made on one instance holds on another whose member cache has not hear
   assert.deepEqual(groupChats(kicked.c, g.groupId).map((m) => m.id), [], 'the kicked member gets nothing more');
   for (const u of [owner, stays, sender]) assert.deepEqual(groupChats(u.c, g.groupId).map((m) => m.id), [], 'exactly once');
   for (const u of all) u.c.destroy();
+});
+
+it('a member kicked on one instance cannot post through another whose member cache still lists it (MySQL, under the lock)', async () => {
+  const c = await retrying('connecting to Redis and RabbitMQ', 40_000, () => createCluster({
+    mode: 'redis-rabbit', redisUrl: REDIS_URL, amqpUrl: AMQP_URL, prefix: cluster.namespace, logger: silentLogger,
+  }));
+  const bus = new HoldingBus(c.bus);
+  const late = await cluster.startInstance('g-late-kicked', {}, { presence: c.presence, bus });
+  const [owner, stays] = [await newUser(srv[0]!.port, 'sn0'), await newUser(srv[1]!.port, 'sn1')];
+  const kicked = await newUser(late.port, 'sn2');
+  const isSystem = (gid: number) => (m: ChatMessage): boolean => m.groupId === gid && m.msgType === ChatKind.SYSTEM;
+  const g = (await groupOp(owner, GroupOp.CREATE, { name: 'late2', members: [kicked, stays].map((u) => ({ userId: u.id })) })).group!;
+  for (const u of [owner, stays, kicked]) await u.c.next(MessageType.CHAT, isSystem(g.groupId), 10_000);
+  kicked.c.send(MessageType.CHAT, { id: 'warm', groupId: g.groupId, msgBody: Buffer.from('w') }); // cached list and seq hint on `late`
+  for (const u of [owner, stays]) await u.c.next(MessageType.CHAT, (m) => m.id === 'warm', 10_000);
+
+  bus.holding = true;
+  await groupOp(owner, GroupOp.KICK, { groupId: g.groupId, members: [{ userId: kicked.id }] });
+  for (const u of [owner, stays]) await u.c.next(MessageType.CHAT, isSystem(g.groupId), 10_000);
+  await bus.heldOne();
+  kicked.c.send(MessageType.CHAT, { id: 'late', groupId: g.groupId, msgBody: Buffer.from('x') });
+  assert.equal((await kicked.c.next(MessageType.ERROR, undefined, 10_000)).code, 'NOT_A_MEMBER');
+  await bus.release();
+  owner.c.send(MessageType.CHAT, { id: 'marker', groupId: g.groupId, msgBody: Buffer.from('m') });
+  await stays.c.next(MessageType.CHAT, (m) => m.id === 'marker', 10_000);
+  await sleep(300);
+  for (const u of [owner, stays, kicked]) assert.ok(!groupChats(u.c, g.groupId).some((m) => m.id === 'late'), 'nobody gets the refused chat');
+  const again = await relogin(srv[0]!.port, kicked);
+  assert.deepEqual(again.ack.messages.filter((m) => m.groupId === g.groupId), [], 'no catch-up: no member row was re-created');
+  for (const u of [owner, stays, kicked, again]) u.c.destroy();
 });
