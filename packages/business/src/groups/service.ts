@@ -18,12 +18,11 @@
  * it, on any instance. The common case (no change since the list was loaded) costs one integer
  * comparison and no query.
  */
-import { RequestError } from '@hxim/im-common';
+import { ImError, RequestError } from '@hxim/im-common';
 import type { Store } from '../ports';
 import {
   DEFAULT_MAX_GROUP_MEMBERS, type GroupApplication, type GroupChange, type GroupMemberRow, type GroupRow,
 } from './ports';
-
 
 /** Default time a cached member list is trusted for changes made on other instances. */
 export const DEFAULT_GROUP_MEMBER_TTL_MS = 2000;
@@ -95,7 +94,7 @@ export class GroupService {
       // Any load registered now started after this call, so after the append committed.
       list = await (this.loading.get(groupId) ?? this.load(groupId));
       if (list.memberSeq < minMemberSeq) {
-        throw new Error(`group ${groupId}: member list read at member_seq ${list.memberSeq} after an append that saw ${minMemberSeq}`);
+        throw new ImError('INTERNAL', `group ${groupId}: member list read at member_seq ${list.memberSeq} after an append that saw ${minMemberSeq}`);
       }
     }
     return list;
