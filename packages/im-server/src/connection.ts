@@ -15,6 +15,7 @@ import { TokenBucket } from './limits/token-bucket';
 import { RetryLaterError, retryAfterOf } from './limits/retry-later';
 import type { InflightGate } from './limits/inflight-gate';
 import type { Backlogged, FrameScheduler } from './scheduler';
+import { attachSocket } from './socket-listeners';
 import type { Stats } from './stats';
 
 /** Lifecycle: new → authenticating → online → closing → closed. */
@@ -66,23 +67,6 @@ export const Pause = {
 
 /** Milliseconds a closing socket may take to flush before it is destroyed. */
 const CLOSE_FLUSH_MS = 1000;
-
-/** The socket's owner, so the four socket listeners are shared functions, not closures per connection. */
-const OWNER = Symbol('hxim.connection');
-type OwnedSocket = net.Socket & { [OWNER]: Connection };
-
-function onSocketData(this: net.Socket, chunk: Buffer): void {
-  (this as OwnedSocket)[OWNER].onData(chunk);
-}
-function onSocketDrain(this: net.Socket): void {
-  (this as OwnedSocket)[OWNER].lastDrainedAt = Date.now();
-}
-function onSocketError(this: net.Socket, err: Error): void {
-  (this as OwnedSocket)[OWNER].log.debug({ err: err.message }, 'socket error');
-}
-function onSocketClose(this: net.Socket): void {
-  (this as OwnedSocket)[OWNER].onSocketClose();
-}
 
 /** A client connection. */
 export class Connection implements Backlogged {
@@ -142,11 +126,7 @@ export class Connection implements Backlogged {
     this.decoder = new FrameDecoder({ maxFrameBytes: lim.maxFrameBytes });
     this.bucket = lim.msgRate > 0 ? new TokenBucket(lim.msgRate, lim.msgBurst, this.openedAt) : null;
     socket.setNoDelay(true);
-    (socket as OwnedSocket)[OWNER] = this;
-    socket.on('data', onSocketData);
-    socket.on('drain', onSocketDrain);
-    socket.on('error', onSocketError);
-    socket.on('close', onSocketClose);
+    attachSocket(socket, this);
   }
 
   /**
