@@ -12,21 +12,11 @@ import type { Connection } from '../connection';
 import type { ServerContext } from '../context';
 import { pageBytes } from '../catchup';
 import { toChatMessage } from '../chat-frame';
-import { defineHandler } from './handler';
+import { asWork, defineHandler } from './handler';
 import { pushLive } from './notify';
 
-/** Runs `fn` as backend work of the connection (reading pauses past maxInflight). */
-async function work(conn: Connection, fn: () => Promise<void>): Promise<void> {
-  conn.beginWork();
-  try {
-    await fn();
-  } finally {
-    conn.endWork();
-  }
-}
-
 function handleConvList(ctx: ServerContext, conn: Connection, msg: ConvListRequest): Promise<void> {
-  return work(conn, async () => {
+  return asWork(conn, async () => {
     const p = await ctx.convs.list(conn.userId, msg.cursor, msg.limit);
     conn.send(MessageType.CONV_LIST, {
       requestId: msg.requestId, convs: p.convs, hasMore: p.hasMore, nextCursor: p.nextCursor, totalUnread: p.totalUnread,
@@ -35,7 +25,7 @@ function handleConvList(ctx: ServerContext, conn: Connection, msg: ConvListReque
 }
 
 function handleHistory(ctx: ServerContext, conn: Connection, msg: HistoryRequest): Promise<void> {
-  return work(conn, async () => {
+  return asWork(conn, async () => {
     // Bounded in bytes like a catch-up page, so a page of large messages cannot get its own
     // reader evicted as a slow consumer.
     const p = await ctx.convs.history(conn.userId, msg.convId, msg.beforeSeq, msg.limit, pageBytes(ctx));
@@ -46,7 +36,7 @@ function handleHistory(ctx: ServerContext, conn: Connection, msg: HistoryRequest
 }
 
 function handleRead(ctx: ServerContext, conn: Connection, msg: ReadRequest): Promise<void> {
-  return work(conn, async () => {
+  return asWork(conn, async () => {
     const me = conn.userId;
     const r = await ctx.convs.markRead(me, msg.convId, msg.seq);
     conn.send(MessageType.READ_RESPONSE, {
@@ -69,7 +59,7 @@ function handleRead(ctx: ServerContext, conn: Connection, msg: ReadRequest): Pro
 }
 
 function handleNoticeAck(ctx: ServerContext, conn: Connection, msg: NotificationAck): Promise<void> {
-  return work(conn, async () => {
+  return asWork(conn, async () => {
     await ctx.friends.ackNotice(conn.userId, msg.noticeId);
   });
 }

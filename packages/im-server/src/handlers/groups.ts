@@ -12,18 +12,8 @@ import type { GroupChange, GroupMemberRow, GroupRow } from '@hxim/business';
 import type { Connection } from '../connection';
 import type { ServerContext } from '../context';
 import { chatFrame } from '../chat-frame';
-import { defineHandler } from './handler';
+import { asWork, defineHandler } from './handler';
 import { pushNotices } from './notify';
-
-/** Runs `fn` as backend work of the connection (reading pauses past maxInflight). */
-async function work(conn: Connection, fn: () => Promise<void>): Promise<void> {
-  conn.beginWork();
-  try {
-    await fn();
-  } finally {
-    conn.endWork();
-  }
-}
 
 /** The wire form of a group row. */
 export function groupInfo(g: GroupRow, myRole: number): GroupInfo {
@@ -85,7 +75,7 @@ async function apply(ctx: ServerContext, me: number, msg: GroupRequest): Promise
 }
 
 function handleGroup(ctx: ServerContext, conn: Connection, msg: GroupRequest): Promise<void> {
-  return work(conn, async () => {
+  return asWork(conn, async () => {
     const me = conn.userId;
     const c = await apply(ctx, me, msg);
     const myRole = (await ctx.store.groups.roleOf(c.group.groupId, me)) ?? 0;
@@ -100,7 +90,7 @@ function handleGroup(ctx: ServerContext, conn: Connection, msg: GroupRequest): P
 }
 
 function handleMembers(ctx: ServerContext, conn: Connection, msg: GroupMembersRequest): Promise<void> {
-  return work(conn, async () => {
+  return asWork(conn, async () => {
     const p = await ctx.groups.memberPage(conn.userId, msg.groupId, msg.after, msg.limit);
     conn.send(MessageType.GROUP_MEMBERS, {
       requestId: msg.requestId, group: groupInfo(p.group, p.role), members: p.members.map(member), hasMore: p.hasMore,
@@ -110,7 +100,7 @@ function handleMembers(ctx: ServerContext, conn: Connection, msg: GroupMembersRe
 }
 
 function handleRead(ctx: ServerContext, conn: Connection, msg: GroupReadRequest): Promise<void> {
-  return work(conn, async () => {
+  return asWork(conn, async () => {
     const r = await ctx.groups.readers(conn.userId, msg.groupId, msg.seq, msg.limit);
     conn.send(MessageType.GROUP_READ_RESPONSE, {
       requestId: msg.requestId, groupId: msg.groupId, seq: msg.seq, readCount: r.count, memberCount: r.group.memberCount,

@@ -19,3 +19,16 @@ export interface Handler<K extends MessageTypeCode = MessageTypeCode> {
 export function defineHandler<K extends MessageTypeCode>(h: Handler<K>): Handler {
   return h as unknown as Handler;
 }
+
+/**
+ * Runs `fn` as backend work of the connection: counted in its in-flight requests (reading pauses
+ * past maxInflight) and in the server-wide bound, until `fn` settles.
+ */
+export async function asWork<T>(conn: Connection, fn: () => Promise<T>): Promise<T> {
+  conn.beginWork();
+  try {
+    return await fn();
+  } finally {
+    conn.endWork();
+  }
+}
