@@ -7,7 +7,8 @@
  *   conversation rows in sorted order, the INSERT, the upserts, COMMIT in one packet;
  * - locking path, two round trips (three when the INSERT must be split or ids are not
  *   consecutive): 1. START TRANSACTION; look up the batch's (sender, client id) pairs (dedup);
- *   create missing conversations and lock all of the batch's conversation rows in sorted order
+ *   create missing 1:1 conversations (a group's row exists from its creation) and lock all of
+ *   the batch's conversation rows in sorted order
  *   (INSERT ... ON DUPLICATE KEY UPDATE, then SELECT ... FOR UPDATE for last_seq and member_seq),
  *   then read which group senders are in group_member (a non-member's chat is refused); 2. one
  *   multi-row INSERT of the new messages, conversation last_* (one multi-row upsert), missing
@@ -130,16 +131,21 @@ export class MysqlChatStore implements ChatStore {
   private async appendLocked(c: Conn, chats: readonly NewChat[], convIds: string[], senders: readonly GroupSender[],
     vars: ServerVars, now: number): Promise<AppendResult[]> {
     const keys = distinctKeys(chats);
+    // Only 1:1 conversations are created here: a group's row is created with the group, so a chat
+    // to a group that does not exist (no row, no members) is refused without leaving a row behind.
+    const privateIds = convIds.filter((id) => convTypeOf(id) === 0);
     const r1 = await c.script([
       { sql: 'START TRANSACTION' },
       {
         sql: `SELECT ${CHAT_COLUMNS} FROM chat_message WHERE (sender_id, client_msg_id) IN (?)`,
         values: [keys.map((k) => [k.senderId, k.clientMsgId])],
       },
-      {
-        sql: 'INSERT INTO conversation (conv_id, conv_type, created_at) VALUES ? ON DUPLICATE KEY UPDATE conv_id = conv_id',
-        values: [convIds.map((id) => [id, convTypeOf(id), now])],
-      },
+      privateIds.length > 0
+        ? {
+          sql: 'INSERT INTO conversation (conv_id, conv_type, created_at) VALUES ? ON DUPLICATE KEY UPDATE conv_id = conv_id',
+          values: [privateIds.map((id) => [id, 0, now])],
+        }
+        : { sql: 'DO 0' }, // keeps the result positions below
       {
         sql: 'SELECT conv_id, last_seq, member_seq FROM conversation WHERE conv_id IN (?) ORDER BY conv_id FOR UPDATE',
         values: [convIds],

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { describe, it } from 'node:test';
-import { BackendError, privateConvId } from '@hxim/im-common';
+import { BackendError, groupConvId, privateConvId } from '@hxim/im-common';
 import { MysqlStore, openMysqlStore, openStore, type NewChat } from '../../src/index';
 import type { MysqlDb } from '../../src/mysql/db';
 import { chat, runStoreContract } from '../contract/store-contract';
@@ -157,6 +157,21 @@ describe('MysqlStore with several instances', () => {
     const [sender] = await s2.chats.cursors(a, [conv]);
     assert.deepEqual([sender.lastSeq, sender.readSeq], [5, 5]);
     assert.equal(await lastMsgId(conv), fifth.serverMsgId);
+  });
+
+  it('refuses a chat to a group that does not exist without leaving a conversation row behind', async () => {
+    const s = await open();
+    const sender = 13_000_000 + Math.floor(Math.random() * 1_000_000);
+    const groupId = 900_000_000 + Math.floor(Math.random() * 1_000_000); // never created
+    const conv = groupConvId(groupId);
+    const p2p = chat(sender, sender + 1, 'p2p-beside');
+    const [ghost, ok] = await s.chats.appendBatch([{ ...chat(sender, sender + 2, 'ghost'), convId: conv, memberIds: [sender], recipientId: 0, groupId }, p2p]);
+    assert.equal(ghost.refused?.code, 'NOT_A_MEMBER');
+    assert.equal(ok.seq, 1, 'the 1:1 chat of the same batch is stored');
+    const c = await admin();
+    const [rows] = await c.query(`SELECT conv_id FROM \`${DB}\`.conversation WHERE conv_id IN (?, ?)`, [conv, p2p.convId]);
+    await c.end();
+    assert.deepEqual((rows as Array<{ conv_id: string }>).map((r) => r.conv_id), [p2p.convId], 'only the 1:1 conversation row exists');
   });
 
   it('moves more cursors than fit one statement in one transaction, clamped to last_seq', async () => {
