@@ -168,6 +168,8 @@ CREATE TABLE IF NOT EXISTS user_block (
 -- again after every LoginAck until one device acks it (NotificationAck), then deleted. So a user
 -- who was offline is told at the next login, and nothing is lost if a push is. kind: the
 -- Notification.NoticeKind value; ref_id: the application id; body: the application's note.
+-- Bounded per user: a transaction that inserts notices deletes its recipients' oldest beyond
+-- maxNoticesPerUser (--max-notices-per-user, default 500) over idx_notice_user.
 CREATE TABLE IF NOT EXISTS user_notice (
   notice_id      BIGINT       NOT NULL AUTO_INCREMENT,
   user_id        BIGINT       NOT NULL,

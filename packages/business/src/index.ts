@@ -24,6 +24,9 @@ export {
 } from './validate';
 export * from './friends/ports';
 export {
+  DEFAULT_MAX_NOTICES_PER_USER, MAX_NOTICES_PER_USER_LIMIT, parseMaxNoticesPerUser,
+} from './friends/notice-bound';
+export {
   FriendService, pageSize, DEFAULT_FRIEND_PAGE, MAX_FRIEND_PAGE,
   type FriendServiceOptions, type StrangerPolicy, type UserRef, type Page,
 } from './friends/service';

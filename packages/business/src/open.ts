@@ -15,6 +15,8 @@ export type StoreConfig =
     dataDir: string;
     /** WAL fsync policy; default FULL (nothing acked is lost even on power loss). */
     synchronous?: 'FULL' | 'NORMAL';
+    /** Stored notices kept per user (../friends/notice-bound.ts); default 500. */
+    maxNoticesPerUser?: number;
   }
   | ({ kind: 'mysql' } & MysqlStoreOptions);
 
@@ -22,7 +24,7 @@ export type StoreConfig =
 export async function openStore(cfg: StoreConfig): Promise<Store> {
   switch (cfg.kind) {
     case 'sqlite':
-      return openSqliteStore({ dataDir: cfg.dataDir, synchronous: cfg.synchronous });
+      return openSqliteStore({ dataDir: cfg.dataDir, synchronous: cfg.synchronous, maxNoticesPerUser: cfg.maxNoticesPerUser });
     case 'mysql': {
       const { kind: _kind, ...opts } = cfg;
       return openMysqlStore(opts);

@@ -7,16 +7,22 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { privateConvId } from '@hxim/im-common';
 import {
-  ConversationService, decodeConvCursor, encodeConvCursor, FriendService, previewText, RelationCache, SqliteStore,
-  type FriendServiceOptions,
+  ConversationService, decodeConvCursor, encodeConvCursor, FriendService, parseSqliteOptions, previewText, RelationCache,
+  SqliteStore, type FriendServiceOptions,
 } from '../src/index';
 import { runConversationContract } from './contract/conversations-contract';
 import { freshUser, friends, rejectsCode, runFriendContract } from './contract/friends-contract';
+import { runNoticeBoundContract } from './contract/notice-bound-contract';
 import { chat } from './contract/store-contract';
 import { tempDir } from './helpers/temp-dir';
 
 runFriendContract('SqliteStore', async () => new SqliteStore({ dataDir: tempDir(), synchronous: 'NORMAL' }));
 runConversationContract('SqliteStore', async () => new SqliteStore({ dataDir: tempDir(), synchronous: 'NORMAL' }));
+runNoticeBoundContract('SqliteStore', {
+  open: async (extra) => new SqliteStore({ dataDir: tempDir(), synchronous: 'NORMAL', ...extra as { maxNoticesPerUser?: number } }),
+  parse: (extra) => parseSqliteOptions({ dataDir: 'unused', ...extra as { maxNoticesPerUser?: number } }).maxNoticesPerUser,
+  field: 'sqlite.maxNoticesPerUser',
+});
 
 describe('RelationCache', () => {
   it('answers both orientations, expires entries, and ignores a lookup that raced an invalidation', () => {

@@ -37,6 +37,7 @@ const FLAGS: Array<[string, keyof ServerOptions, string]> = [
   ['--drain-timeout-ms <n>', 'drainTimeoutMs', `close a connection whose output has not drained for this long (default ${d.drainTimeoutMs})`],
   ['--max-inflight <n>', 'maxInflight', `chats per connection awaiting the store before reading pauses (default ${d.maxInflight})`],
   ['--max-server-inflight <n>', 'maxServerInflight', `chats awaiting the store server-wide before submitting connections pause; 0 = no bound (default ${d.maxServerInflight})`],
+  ['--max-notices-per-user <n>', 'maxNoticesPerUser', `stored notifications (friend/group events awaiting an ack) kept per user; more delete that user's oldest; 1-100000 (default ${d.maxNoticesPerUser})`],
   ['--sync-page <n>', 'syncPage', `messages per catch-up page (default ${d.syncPage})`],
   ['--scrypt-log-n <n>', 'scryptLogN', `scrypt cost log2(N); lower only for tests (default ${d.scryptLogN})`],
   ['--scrypt-concurrency <n>', 'scryptConcurrency', `password hashes computed at once (default ${d.scryptConcurrency})`],

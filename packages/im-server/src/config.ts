@@ -6,6 +6,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ImError } from '@hxim/im-common';
+import { DEFAULT_MAX_NOTICES_PER_USER, MAX_NOTICES_PER_USER_LIMIT } from '@hxim/business';
 
 /** TCP port, as in the seed (seed.md §7: im.server.port 9090). */
 export const DEFAULT_PORT = 9090;
@@ -103,6 +104,11 @@ export interface ServerOptions {
   sqliteSync: 'FULL' | 'NORMAL';
   /** mysql://user:pass@host:port/db. Default mysql://root@127.0.0.1:3306/hxim. */
   mysqlUrl: string;
+  /**
+   * Stored notifications kept per user (either store); inserting more deletes that user's oldest.
+   * Default {@link DEFAULT_MAX_NOTICES_PER_USER}.
+   */
+  maxNoticesPerUser: number;
   /** "embedded" (default: in-memory presence, in-process bus) or "redis-rabbit". */
   cluster: 'embedded' | 'redis-rabbit';
   /** Default redis://127.0.0.1:6379. */
@@ -187,7 +193,7 @@ export function defaultOptions(): ServerOptions {
   return {
     host: '0.0.0.0', port: DEFAULT_PORT, instanceId: '', advertise: '', auth: 'password',
     store: 'sqlite', dataDir: path.resolve('data'), sqliteSync: 'FULL',
-    mysqlUrl: 'mysql://root@127.0.0.1:3306/hxim', cluster: 'embedded',
+    mysqlUrl: 'mysql://root@127.0.0.1:3306/hxim', maxNoticesPerUser: DEFAULT_MAX_NOTICES_PER_USER, cluster: 'embedded',
     redisUrl: 'redis://127.0.0.1:6379', amqpUrl: 'amqp://guest:guest@127.0.0.1:5672', namespace: 'hxim',
     idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS, loginTimeoutMs: DEFAULT_LOGIN_TIMEOUT_MS,
     heartbeatMs: DEFAULT_HEARTBEAT_MS, partialFrameTimeoutMs: DEFAULT_PARTIAL_FRAME_TIMEOUT_MS,
@@ -212,7 +218,7 @@ const INT_RANGES: Partial<Record<keyof ServerOptions, [number, number]>> = {
   maxFrameBytes: [64, 16 * 1024 * 1024], maxBodyBytes: [1, 16 * 1024 * 1024],
   maxConnections: [1, 1_000_000], maxOutboundBytes: [1024, 1024 * 1024 * 1024],
   drainTimeoutMs: [100, 600_000], maxInflight: [1, 1_000_000], maxServerInflight: [0, 1_000_000], syncPage: [1, 10_000],
-  scryptLogN: [4, 20], scryptConcurrency: [1, 64], tokenTtlMs: [1000, 365 * 24 * 3600 * 1000],
+  maxNoticesPerUser: [1, MAX_NOTICES_PER_USER_LIMIT], scryptLogN: [4, 20], scryptConcurrency: [1, 64], tokenTtlMs: [1000, 365 * 24 * 3600 * 1000],
   presenceTtlMs: [1000, 3_600_000], msgRate: [0, 10_000_000], msgBurst: [1, 10_000_000],
   rateLimitGraceMs: [0, 3_600_000], connectRate: [0, 1_000_000], connectBurst: [1, 1_000_000],
   loginFailuresPerAccount: [0, 1_000_000], loginFailuresPerAddress: [0, 1_000_000],

@@ -122,8 +122,8 @@ export class ImServer extends EventEmitter implements ConnectionHost, ListenerHo
     const tlsCreds = loadTls(opts); // a bad file fails before any backend is opened
     const log = deps.logger ?? createLogger(opts.logLevel, opts.instanceId);
     const store = deps.store ?? await openStore(opts.store === 'sqlite'
-      ? { kind: 'sqlite', dataDir: opts.dataDir, synchronous: opts.sqliteSync }
-      : { kind: 'mysql', url: opts.mysqlUrl });
+      ? { kind: 'sqlite', dataDir: opts.dataDir, synchronous: opts.sqliteSync, maxNoticesPerUser: opts.maxNoticesPerUser }
+      : { kind: 'mysql', url: opts.mysqlUrl, maxNoticesPerUser: opts.maxNoticesPerUser });
     let presence = deps.presence, bus = deps.bus;
     if (!presence || !bus) {
       const clog = log.child({ component: 'cluster' });

@@ -34,6 +34,8 @@ const BAD: Array<[string, string[], NodeJS.ProcessEnv, RegExp]> = [
   ['a key that is not a key', ['--tls-cert', TEST_TLS.cert, '--tls-key', TEST_TLS.ca], {}, /"tlsCert"\/"tlsKey": not a usable/],
   ['inconsistent limits', ['--max-body-bytes', '100000', '--max-frame-bytes', '65536'], {}, /"maxBodyBytes" \(100000\) must not exceed "maxFrameBytes"/],
   ['unknown flag', ['--max-conections', '5'], {}, /unknown option '--max-conections'/],
+  ['notice bound 0', ['--max-notices-per-user', '0'], {}, /option "maxNoticesPerUser" must be an integer from 1 to 100000/],
+  ['notice bound from the environment', [], { HXIM_MAX_NOTICES_PER_USER: '1e9' }, /option "maxNoticesPerUser"/],
 ];
 
 for (const [name, args, env, message] of BAD) {
@@ -44,11 +46,24 @@ for (const [name, args, env, message] of BAD) {
   });
 }
 
+test('start --help documents --max-notices-per-user with its default', async () => {
+  const out = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [SERVER_CLI, 'start', '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const t = setTimeout(() => { child.kill('SIGKILL'); reject(new Error('--help did not exit')); }, 10_000);
+    child.on('exit', (code) => { clearTimeout(t); resolve({ code, stdout }); });
+  });
+  assert.equal(out.code, 0);
+  assert.match(out.stdout.replace(/\s+/g, ' '), /--max-notices-per-user <n> stored notifications .*oldest.*\(default 500\)/);
+});
+
 test('valid new flags start the server; the admin port answers; SIGTERM exits 0', async () => {
   const [port, admin] = [await freePort(), await freePort()];
   const child = await spawnServer(['--host', '127.0.0.1', '--port', String(port), '--data-dir', tempDir('hxim-cli'),
     '--msg-rate', '0', '--connect-rate', '100', '--connect-burst', '10', '--login-failures-per-account', '0',
-    '--tls-cert', TEST_TLS.cert, '--tls-key', TEST_TLS.key, '--admin-port', String(admin), '--shutdown-grace-ms', '3000']);
+    '--tls-cert', TEST_TLS.cert, '--tls-key', TEST_TLS.key, '--admin-port', String(admin), '--shutdown-grace-ms', '3000',
+    '--max-notices-per-user', '50']);
   try {
     const body = await new Promise<string>((resolve, reject) => {
       http.get({ host: '127.0.0.1', port: admin, path: '/healthz' }, (res) => {

@@ -74,6 +74,15 @@ test('the new options are validated and named', () => {
   assert.throws(() => parseOptions({ shutdownGraceMs: 0 }), /option "shutdownGraceMs"/);
 });
 
+test('maxNoticesPerUser: default 500, a string from a flag is a number, 0 / fractions / past 100000 are refused', () => {
+  assert.equal(parseOptions({}).maxNoticesPerUser, 500);
+  assert.equal(parseOptions({ maxNoticesPerUser: '20' as unknown as number }).maxNoticesPerUser, 20);
+  assert.equal(parseOptions({ maxNoticesPerUser: 100_000 }).maxNoticesPerUser, 100_000);
+  for (const bad of [0, -1, 2.5, 100_001, 'many']) {
+    assert.throws(() => parseOptions({ maxNoticesPerUser: bad as number }), /option "maxNoticesPerUser" must be an integer from 1 to 100000/);
+  }
+});
+
 test('in-flight gate: pauses each submitting connection at the bound, resumes all below three quarters', () => {
   const PAUSE = 32;
   const conn = (name: string) => {

@@ -110,9 +110,16 @@ export interface FriendStore {
   listApplications(userId: number, direction: 'received' | 'sent', beforeId: number, limit: number): Promise<Application[]>;
 }
 
-/** Stored notifications (user_notice). */
+/**
+ * Stored notifications (user_notice). Each user keeps at most the store's maxNoticesPerUser:
+ * every transaction that inserts notices, here or in a friend or group operation, deletes the
+ * oldest of each recipient beyond it (./notice-bound.ts).
+ */
 export interface NoticeStore {
-  /** Stores notices outside a friend transaction (e.g. group events); returns them with ids. */
+  /**
+   * Stores notices outside a friend transaction (e.g. group events); returns them with ids. If
+   * one call gives a user more than the bound, its oldest are pruned at once (though returned).
+   */
   add(notices: readonly NewNotice[]): Promise<StoredNotice[]>;
   /** The user's unacked notices, oldest first, at most `limit`. */
   pending(userId: number, limit: number): Promise<StoredNotice[]>;

@@ -16,6 +16,7 @@ import {
   finishPlan, pairReads, pairState, planApply, planBlock, planDecide, planRemove, planUnblock, validateApplyMessage,
   validatePair, type Captured, type Dialect, type FriendPlan, type PairState,
 } from '../friends/plan';
+import { DEFAULT_MAX_NOTICES_PER_USER, noticeRecipients } from '../friends/notice-bound';
 import type { Application, FriendChange, FriendStore, NewNotice, NoticeStore, Relation, StoredNotice, UserEntry } from '../friends/ports';
 import {
   ACK_NOTICE_SQL, afterIdBound, applicationsSql, beforeIdBound, BLOCKED_PAGE_SQL, FRIENDS_PAGE_SQL, INSERT_NOTICE_SQL,
@@ -41,10 +42,33 @@ function deadlocked(err: unknown): boolean {
   return errnoOf(err) === ER.LOCK_DEADLOCK;
 }
 
+/**
+ * The statements that keep each of `users` at most `bound` notices, deleting the oldest
+ * (../friends/notice-bound.ts), to append to the script of the transaction that inserted them,
+ * before its COMMIT: no extra round trip. The cut goes through a session variable rather than a
+ * subquery in the DELETE: MariaDB refuses a DELETE that selects from its own table (a derived
+ * table works around that), but then plans the subquery as unknown and scans, and locks, all of
+ * the user's rows even when none goes. A variable is a constant to the optimizer: NULL (within the
+ * bound, the common case) is an "Impossible WHERE" that reads and locks nothing, and a cut is a
+ * range on both columns of idx_notice_user.
+ */
+export function pruneNoticeStmts(users: readonly number[], bound: number): Stmt[] {
+  return users.flatMap((userId): Stmt[] => [
+    {
+      sql: 'SET @hxim_notice_cut = (SELECT notice_id FROM user_notice WHERE user_id = ? ORDER BY notice_id DESC LIMIT 1 OFFSET ?)',
+      values: [userId, bound],
+    },
+    { sql: 'DELETE FROM user_notice WHERE user_id = ? AND notice_id <= @hxim_notice_cut', values: [userId] },
+  ]);
+}
+
 /** Friendships, applications and blocks in MySQL. Created by MysqlStore. */
 export class MysqlFriendStore implements FriendStore {
-  /** @param db the store's pool. */
-  constructor(private readonly db: MysqlDb) {}
+  /**
+   * @param db the store's pool.
+   * @param maxNoticesPerUser the notice bound (validated by parseMysqlOptions).
+   */
+  constructor(private readonly db: MysqlDb, private readonly maxNoticesPerUser = DEFAULT_MAX_NOTICES_PER_USER) {}
 
   /** See FriendStore.apply. */
   async apply(applicantId: number, targetId: number, message: string): Promise<FriendChange> {
@@ -114,7 +138,8 @@ export class MysqlFriendStore implements FriendStore {
         ...reads,
       ]);
       const p = planner(pairState(a, b, res.slice(2) as Row[][]), now); // a refusal rolls back
-      const out = await c.script([...p.writes, { sql: 'COMMIT' }]);
+      const prune = pruneNoticeStmts(noticeRecipients(p.notices.map((n) => n.notice)), this.maxNoticesPerUser);
+      const out = await c.script([...p.writes, ...prune, { sql: 'COMMIT' }]);
       const got: Captured = { applyId: 0, noticeIds: [] };
       p.writes.forEach((w, i) => {
         const id = Number((out[i] as WriteResult).insertId ?? 0);
@@ -128,10 +153,13 @@ export class MysqlFriendStore implements FriendStore {
 
 /** Stored notifications in MySQL. Created by MysqlStore. */
 export class MysqlNoticeStore implements NoticeStore {
-  /** @param db the store's pool. */
-  constructor(private readonly db: MysqlDb) {}
+  /**
+   * @param db the store's pool.
+   * @param maxNoticesPerUser the notice bound (validated by parseMysqlOptions).
+   */
+  constructor(private readonly db: MysqlDb, private readonly maxNoticesPerUser = DEFAULT_MAX_NOTICES_PER_USER) {}
 
-  /** See NoticeStore.add: one INSERT per notice (each reads back its id), one transaction. */
+  /** See NoticeStore.add: one INSERT per notice (each reads back its id), the prune, one transaction. */
   async add(notices: readonly NewNotice[]): Promise<StoredNotice[]> {
     if (notices.length === 0) return [];
     const now = Date.now();
@@ -139,7 +167,8 @@ export class MysqlNoticeStore implements NoticeStore {
       const stmts: Stmt[] = notices.map((n) => ({
         sql: INSERT_NOTICE_SQL, values: [n.userId, n.kind, n.fromUserId, n.refId, n.convId, n.body, now],
       }));
-      const out = await c.script([{ sql: 'START TRANSACTION' }, ...stmts, { sql: 'COMMIT' }]);
+      const prune = pruneNoticeStmts(noticeRecipients(notices), this.maxNoticesPerUser);
+      const out = await c.script([{ sql: 'START TRANSACTION' }, ...stmts, ...prune, { sql: 'COMMIT' }]);
       return notices.map((n, i): StoredNotice => ({
         ...n, noticeId: Number((out[i + 1] as WriteResult).insertId), fromUserName: '', createdAt: now,
       }));

@@ -12,8 +12,10 @@ import {
   type GroupDialect, type GroupOp, type Row,
 } from '../groups/ops';
 import type { GroupApplication, GroupChange, GroupMemberList, GroupMemberRow, GroupRow, GroupStore } from '../groups/ports';
+import { DEFAULT_MAX_NOTICES_PER_USER, noticeRecipients } from '../friends/notice-bound';
 import { pageLimit } from '../rows';
 import { ER, errnoOf, type MysqlDb } from './db';
+import { pruneNoticeStmts } from './friends';
 
 /** MySQL's spelling of the statements that differ. */
 export const MYSQL_GROUP_DIALECT: GroupDialect = { insertIgnore: 'INSERT IGNORE', forUpdate: ' FOR UPDATE' };
@@ -22,8 +24,11 @@ interface Header { insertId: number; affectedRows: number }
 
 /** Groups in MySQL. Created by MysqlStore. */
 export class MysqlGroupStore implements GroupStore {
-  /** @param db the store's pool. */
-  constructor(private readonly db: MysqlDb) {}
+  /**
+   * @param db the store's pool.
+   * @param maxNoticesPerUser the notice bound (validated by parseMysqlOptions).
+   */
+  constructor(private readonly db: MysqlDb, private readonly maxNoticesPerUser = DEFAULT_MAX_NOTICES_PER_USER) {}
 
   /** Drives a group operation to completion inside one transaction (retried on deadlock). */
   private exec(what: string, make: (now: number) => GroupOp<GroupChange>): Promise<GroupChange> {
@@ -37,7 +42,7 @@ export class MysqlGroupStore implements GroupStore {
         if (op.kind === 'all') step = gen.next(res as Row[]);
         else step = gen.next({ insertId: Number((res as Header).insertId), changes: Number((res as Header).affectedRows) });
       }
-      await c.query('COMMIT');
+      await c.script([...pruneNoticeStmts(noticeRecipients(step.value.notices), this.maxNoticesPerUser), { sql: 'COMMIT' }]);
       return step.value;
     }, (err) => errnoOf(err) === ER.LOCK_DEADLOCK);
   }

@@ -3,6 +3,8 @@
  * names the bad field (STYLE.md "Options"), and the URL split into driver settings.
  */
 
+import { parseMaxNoticesPerUser } from '../friends/notice-bound';
+
 /** Default pool size per server instance. */
 export const DEFAULT_MYSQL_CONNECTION_LIMIT = 10;
 /**
@@ -39,6 +41,11 @@ export interface MysqlStoreOptions {
   maxRetries?: number;
   /** Bound of the member-row cache (see member-cache.ts); default 1,000,000 pairs. */
   memberCacheEntries?: number;
+  /**
+   * Stored notices kept per user; inserting more deletes that user's oldest in the same
+   * transaction (../friends/notice-bound.ts). Default 500, 1..100,000.
+   */
+  maxNoticesPerUser?: number;
 }
 
 /** Connection settings taken from the URL. */
@@ -109,5 +116,6 @@ export function parseMysqlOptions(input: MysqlStoreOptions): ParsedMysqlOptions 
     schemaTimeoutMs: positiveInt(input.schemaTimeoutMs, DEFAULT_MYSQL_SCHEMA_TIMEOUT_MS, 'schemaTimeoutMs'),
     maxRetries,
     memberCacheEntries: positiveInt(input.memberCacheEntries, 1_000_000, 'memberCacheEntries'),
+    maxNoticesPerUser: parseMaxNoticesPerUser(input.maxNoticesPerUser, 'mysql.maxNoticesPerUser'),
   };
 }

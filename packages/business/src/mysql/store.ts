@@ -42,10 +42,10 @@ export class MysqlStore implements Store {
     this.db = new MysqlDb(opts);
     this.accounts = new MysqlAccountStore(this.db);
     this.chats = new MysqlChatStore(this.db, { memberCacheEntries: opts.memberCacheEntries });
-    this.friends = new MysqlFriendStore(this.db);
-    this.notices = new MysqlNoticeStore(this.db);
+    this.friends = new MysqlFriendStore(this.db, opts.maxNoticesPerUser);
+    this.notices = new MysqlNoticeStore(this.db, opts.maxNoticesPerUser);
     this.convs = new MysqlConversationStore(this.db);
-    this.groups = new MysqlGroupStore(this.db);
+    this.groups = new MysqlGroupStore(this.db, opts.maxNoticesPerUser);
   }
 
   /** Pool counters for metrics: calls, retries (deadlocks, races), timeouts, failures. */

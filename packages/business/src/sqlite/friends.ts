@@ -9,6 +9,7 @@ import {
   finishPlan, pairReads, pairState, planApply, planBlock, planDecide, planRemove, planUnblock, validateApplyMessage,
   validatePair, type Captured, type Dialect, type FriendPlan, type PairState,
 } from '../friends/plan';
+import { DEFAULT_MAX_NOTICES_PER_USER, NOTICE_CUT_SQL, noticeRecipients, PRUNE_NOTICES_SQL } from '../friends/notice-bound';
 import type { Application, FriendChange, FriendStore, NewNotice, NoticeStore, Relation, StoredNotice, UserEntry } from '../friends/ports';
 import {
   ACK_NOTICE_SQL, afterIdBound, applicationsSql, beforeIdBound, BLOCKED_PAGE_SQL, FRIENDS_PAGE_SQL, INSERT_NOTICE_SQL,
@@ -35,13 +36,30 @@ class StatementCache {
   }
 }
 
+/**
+ * Keeps each of `users` at most `bound` notices, deleting the oldest (../friends/notice-bound.ts:
+ * the cut query is the cheap check; the DELETE runs only for a user over the bound). Call inside
+ * the transaction that inserted the notices. Returns the number of notices deleted.
+ */
+export function pruneNotices(stmt: (sql: string) => Database.Statement, users: readonly number[], bound: number): number {
+  let pruned = 0;
+  for (const userId of users) {
+    const cut = stmt(NOTICE_CUT_SQL).get(userId, bound) as Row | undefined;
+    if (cut) pruned += stmt(PRUNE_NOTICES_SQL).run(userId, cut.notice_id).changes;
+  }
+  return pruned;
+}
+
 /** Friendships, applications and blocks in the embedded database. Created by SqliteStore. */
 export class SqliteFriendStore implements FriendStore {
   private readonly stmts: StatementCache;
   private readonly txn: (fn: () => FriendChange) => FriendChange;
 
-  /** @param db an open database with the schema applied. */
-  constructor(db: Database.Database) {
+  /**
+   * @param db an open database with the schema applied.
+   * @param maxNoticesPerUser the notice bound (validated by parseSqliteOptions).
+   */
+  constructor(db: Database.Database, private readonly maxNoticesPerUser = DEFAULT_MAX_NOTICES_PER_USER) {
     this.stmts = new StatementCache(db);
     // IMMEDIATE: the write lock is taken before the first read (see the module comment).
     const t = db.transaction((fn: () => FriendChange) => fn());
@@ -126,6 +144,7 @@ export class SqliteFriendStore implements FriendStore {
         if (w.capture === 'applyId') got.applyId = Number(r.lastInsertRowid);
         else if (w.capture === 'noticeId') got.noticeIds.push(Number(r.lastInsertRowid));
       }
+      pruneNotices((sql) => this.stmts.get(sql), noticeRecipients(p.notices.map((n) => n.notice)), this.maxNoticesPerUser);
       return finishPlan(p, got);
     });
   }
@@ -136,15 +155,20 @@ export class SqliteNoticeStore implements NoticeStore {
   private readonly stmts: StatementCache;
   private readonly insertMany: (notices: readonly NewNotice[]) => StoredNotice[];
 
-  /** @param db an open database with the schema applied. */
-  constructor(db: Database.Database) {
+  /**
+   * @param db an open database with the schema applied.
+   * @param maxNoticesPerUser the notice bound (validated by parseSqliteOptions).
+   */
+  constructor(db: Database.Database, maxNoticesPerUser = DEFAULT_MAX_NOTICES_PER_USER) {
     this.stmts = new StatementCache(db);
     this.insertMany = db.transaction((notices: readonly NewNotice[]) => {
       const now = Date.now();
-      return notices.map((n): StoredNotice => {
+      const out = notices.map((n): StoredNotice => {
         const r = this.stmts.get(INSERT_NOTICE_SQL).run(n.userId, n.kind, n.fromUserId, n.refId, n.convId, n.body, now);
         return { ...n, noticeId: Number(r.lastInsertRowid), fromUserName: '', createdAt: now };
       });
+      pruneNotices((sql) => this.stmts.get(sql), noticeRecipients(notices), maxNoticesPerUser);
+      return out;
     });
   }
 

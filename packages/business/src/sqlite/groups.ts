@@ -10,7 +10,9 @@ import {
   type GroupDialect, type GroupOp, type Row,
 } from '../groups/ops';
 import type { GroupApplication, GroupChange, GroupMemberList, GroupMemberRow, GroupRow, GroupStore } from '../groups/ports';
+import { DEFAULT_MAX_NOTICES_PER_USER, noticeRecipients } from '../friends/notice-bound';
 import { pageLimit } from '../rows';
+import { pruneNotices } from './friends';
 import { settle } from './guard';
 
 /** SQLite's spelling of the statements that differ. */
@@ -24,8 +26,11 @@ export class SqliteGroupStore implements GroupStore {
   private readonly stmts = new Map<string, Database.Statement>();
   private readonly txn: <T>(fn: () => T) => T;
 
-  /** @param db an open database with the schema applied. */
-  constructor(private readonly db: Database.Database) {
+  /**
+   * @param db an open database with the schema applied.
+   * @param maxNoticesPerUser the notice bound (validated by parseSqliteOptions).
+   */
+  constructor(private readonly db: Database.Database, private readonly maxNoticesPerUser = DEFAULT_MAX_NOTICES_PER_USER) {
     const t = db.transaction((fn: () => unknown) => fn());
     this.txn = <T>(fn: () => T): T => t.immediate(fn) as T;
   }
@@ -54,6 +59,7 @@ export class SqliteGroupStore implements GroupStore {
           step = gen.next({ insertId: Number(r.lastInsertRowid), changes: r.changes });
         }
       }
+      pruneNotices((sql) => this.stmt(sql), noticeRecipients(step.value.notices), this.maxNoticesPerUser);
       return step.value;
     }));
   }

@@ -23,6 +23,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { BackendError } from '@hxim/im-common';
+import { parseMaxNoticesPerUser } from '../friends/notice-bound';
 import { DEFAULT_MEMBER_CACHE_ENTRIES } from '../member-cache';
 import type { Store } from '../ports';
 import { SqliteAccountStore } from './accounts';
@@ -64,6 +65,11 @@ export interface SqliteStoreOptions {
    * default {@link DEFAULT_SQLITE_CHECKPOINT_IDLE_MS}; 0 = only automatic checkpoints.
    */
   checkpointIdleMs?: number;
+  /**
+   * Stored notices kept per user; inserting more deletes that user's oldest in the same
+   * transaction (../friends/notice-bound.ts). Default {@link DEFAULT_MAX_NOTICES_PER_USER}, 1..100,000.
+   */
+  maxNoticesPerUser?: number;
 }
 
 /**
@@ -97,6 +103,7 @@ export function parseSqliteOptions(input: SqliteStoreOptions): Required<SqliteSt
     dedupMergeRows: nonNegativeInt(input.dedupMergeRows, DEFAULT_DEDUP_MERGE_ROWS, 'dedupMergeRows'),
     walCheckpointPages: nonNegativeInt(input.walCheckpointPages, DEFAULT_SQLITE_WAL_CHECKPOINT_PAGES, 'walCheckpointPages'),
     checkpointIdleMs: nonNegativeInt(input.checkpointIdleMs, DEFAULT_SQLITE_CHECKPOINT_IDLE_MS, 'checkpointIdleMs'),
+    maxNoticesPerUser: parseMaxNoticesPerUser(input.maxNoticesPerUser, 'sqlite.maxNoticesPerUser'),
   };
 }
 
@@ -147,10 +154,10 @@ export class SqliteStore implements Store {
       this.chats = new SqliteChatStore(this.db, {
         memberCacheEntries: opts.memberCacheEntries, dedupMergeRows: opts.dedupMergeRows, synchronous: opts.synchronous,
       });
-      this.friends = new SqliteFriendStore(this.db);
-      this.notices = new SqliteNoticeStore(this.db);
+      this.friends = new SqliteFriendStore(this.db, opts.maxNoticesPerUser);
+      this.notices = new SqliteNoticeStore(this.db, opts.maxNoticesPerUser);
       this.convs = new SqliteConversationStore(this.db);
-      this.groups = new SqliteGroupStore(this.db);
+      this.groups = new SqliteGroupStore(this.db, opts.maxNoticesPerUser);
       const chats = this.chats;
       this.checkpointer = new IdleCheckpointer(this.db, () => chats.commits, opts.checkpointIdleMs);
     } catch (err) {

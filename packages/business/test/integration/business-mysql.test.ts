@@ -8,9 +8,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RequestError } from '@hxim/im-common';
-import type { FriendChange } from '../../src/index';
+import { parseMysqlOptions, type FriendChange } from '../../src/index';
 import { runConversationContract } from '../contract/conversations-contract';
 import { freshUser, runFriendContract } from '../contract/friends-contract';
+import { runNoticeBoundContract } from '../contract/notice-bound-contract';
 import { useMysqlTestDb } from '../helpers/mysql-db';
 
 const db = useMysqlTestDb('b');
@@ -20,6 +21,11 @@ const open = db.open;
 
 runFriendContract('MysqlStore (MariaDB)', () => open());
 runConversationContract('MysqlStore (MariaDB)', () => open());
+runNoticeBoundContract('MysqlStore (MariaDB)', {
+  open: (extra) => open(extra as { maxNoticesPerUser?: number }),
+  parse: (extra) => parseMysqlOptions({ url: db.url, ...extra as { maxNoticesPerUser?: number } }).maxNoticesPerUser,
+  field: 'mysql.maxNoticesPerUser',
+});
 
 describe('MysqlStore friends with two instances', () => {
   async function count(table: string, where: string, values: unknown[]): Promise<number> {
