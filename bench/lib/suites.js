@@ -276,6 +276,23 @@ const groupLoad = {
   },
 };
 
+/** bench/host-floor.js: what the kernel allows with no server code (wake-up cost, fan-out floor). */
+const hostFloor = {
+  id: 'host-floor', heading: 'Host floors (no server code)',
+  async run() {
+    await S.waitQuiet();
+    const file = path.join(S.ROOT, 'bench', 'host-floor.js');
+    const p = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 300_000, cwd: S.ROOT });
+    if (p.status !== 0) throw new Error(`bench/host-floor.js failed: ${p.stderr}`);
+    return sections([
+      'A bare Node echo server and client (CPU per message at a fixed rate: every message wakes a sleeping process), and one ' +
+        'process writing 200 bytes to each of 10,000 loopback sockets. No server code runs: these are the floors the ' +
+        'cross-instance latency and the 10,000-member fan-out sit on, on this host.',
+      '', p.stdout.trim(), '', M.commands(['node bench/host-floor.js']),
+    ]);
+  },
+};
+
 /** Every bench, in suite order. `default: false` ones run only with --only. */
 const BENCHES = [
   { ...codec, default: true },
@@ -286,6 +303,7 @@ const BENCHES = [
   { ...chatBench({ id: 'cross', heading: '1:1 across two instances (RabbitMQ + Redis, MySQL)', serverArgs: clusterArgs, scenario: 'cross', prepare: S.freshMysqlDb,
     openRates: [2000], targets: { closed: '≥ 10,000', open: { 2000: '≤ 20 ms' } } }), default: true },
   { ...group, default: true },
+  { ...hostFloor, default: true },
   { ...groupLoad, default: false },
   { ...idleBench({ id: 'idle', heading: 'Idle memory per connection (~5,000)', instances: 1, connections: 5000, steps: '1000' }), default: true },
   // 100 more than the server's --max-connections (19,500): they must get a clean SERVER_FULL.
