@@ -9,6 +9,7 @@
  *      trip (one read and one write each, plus the epoll wake-up). At low rates every message
  *      wakes a sleeping process; the cross-instance chat path crosses ~6 processes per message
  *      (load tool, two instances, MariaDB, RabbitMQ), so this figure times ~10 is its floor.
+ *      Also the round trip's latency (p50 / p99 / max): one hop there and back, no work done.
  *   2. Fan-out floor: one process writes one 200-byte buffer to each of N accepted loopback
  *      sockets (a child process reads them all); prints how long the write loop takes, the
  *      writer's CPU, and when the child has read the last one (medians of --rounds). The write
@@ -72,15 +73,34 @@ async function wakeup(rate, seconds) {
   const sock = net.connect(port, '127.0.0.1');
   sock.setNoDelay(true);
   await new Promise((r) => sock.once('connect', r));
+  // Each message carries its send time; round trips are timed when the echo is complete.
   let back = 0;
-  sock.on('data', (d) => { back += d.length; });
-  const buf = Buffer.alloc(100, 1);
-  const timer = setInterval(() => sock.write(buf), 1000 / rate);
+  let pending = Buffer.alloc(0);
+  let rtts = [];
+  sock.on('data', (d) => {
+    back += d.length;
+    pending = pending.length ? Buffer.concat([pending, d]) : d;
+    while (pending.length >= 100) {
+      rtts.push(performance.now() - pending.readDoubleLE(0));
+      pending = pending.subarray(100);
+    }
+  });
+  const timer = setInterval(() => {
+    const buf = Buffer.alloc(100, 1);
+    buf.writeDoubleLE(performance.now(), 0);
+    sock.write(buf);
+  }, 1000 / rate);
   await new Promise((r) => setTimeout(r, 1000)); // warm-up
+  rtts = [];
   const b0 = back; const e0 = cpuMs(echo.pid); const c0 = cpuMs(process.pid);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const msgs = (back - b0) / 100;
-  const out = { rate, msgs, echoUsPerMsg: ((cpuMs(echo.pid) - e0) * 1000) / msgs, clientUsPerMsg: ((cpuMs(process.pid) - c0) * 1000) / msgs };
+  rtts.sort((a, b) => a - b);
+  const pct = (q) => rtts[Math.min(rtts.length - 1, Math.floor(q * rtts.length))];
+  const out = {
+    rate, msgs, echoUsPerMsg: ((cpuMs(echo.pid) - e0) * 1000) / msgs, clientUsPerMsg: ((cpuMs(process.pid) - c0) * 1000) / msgs,
+    rttP50: pct(0.5), rttP99: pct(0.99), rttMax: rtts[rtts.length - 1],
+  };
   clearInterval(timer);
   sock.destroy();
   echo.kill();
@@ -99,37 +119,41 @@ async function fanout(n, rounds) {
   const lat = [];
   const loop = [];
   const cpu = [];
+  const rcpu = [];
   for (let i = 0; i < rounds + 1; i++) {
     await new Promise((r) => setTimeout(r, 200));
     const done = reader.next();
     const c0 = cpuMs(process.pid);
+    const r0 = cpuMs(reader.pid);
     const t0 = performance.now();
     for (const s of accepted) s.write(buf);
     const t1 = performance.now();
     const c1 = cpuMs(process.pid);
     await done;
-    if (i > 0) { lat.push(performance.now() - t0); loop.push(t1 - t0); cpu.push(c1 - c0); } // round 0 warms up
+    if (i > 0) { lat.push(performance.now() - t0); loop.push(t1 - t0); cpu.push(c1 - c0); rcpu.push(cpuMs(reader.pid) - r0); } // round 0 warms up
   }
   reader.kill();
   for (const s of accepted) s.destroy();
   srv.close();
-  return { sockets: n, rounds, lastSocketMedianMs: median(lat), lastSocketMaxMs: Math.max(...lat), writeLoopMedianMs: median(loop), writerCpuMsMedian: median(cpu) };
+  return { sockets: n, rounds, lastSocketMedianMs: median(lat), lastSocketMaxMs: Math.max(...lat), writeLoopMedianMs: median(loop), writerCpuMsMedian: median(cpu), readerCpuMsMedian: median(rcpu) };
 }
 
 async function main() {
   const rates = String(arg('rates', '200,1000,2000')).split(',').map(Number);
   const seconds = Number(arg('seconds', 5));
-  console.log('| rate (msgs/s) | echo server CPU-µs per message | client CPU-µs per message |');
-  console.log('|---|---|---|');
+  console.log('| rate (msgs/s) | echo server CPU-µs per message | client CPU-µs per message | round trip p50 / p99 / max (ms) |');
+  console.log('|---|---|---|---|');
   for (const r of rates) {
     const w = await wakeup(r, seconds);
-    console.log(`| ${r.toLocaleString('en')} | ${w.echoUsPerMsg.toFixed(0)} | ${w.clientUsPerMsg.toFixed(0)} |`);
+    console.log(`| ${r.toLocaleString('en')} | ${w.echoUsPerMsg.toFixed(0)} | ${w.clientUsPerMsg.toFixed(0)} | ` +
+      `${w.rttP50.toFixed(3)} / ${w.rttP99.toFixed(3)} / ${w.rttMax.toFixed(3)} |`);
   }
   const f = await fanout(Number(arg('sockets', 10000)), Number(arg('rounds', 10)));
   console.log('');
   console.log(`fan-out floor: one 200-byte write to each of ${f.sockets.toLocaleString('en')} loopback sockets (median of ${f.rounds} rounds): ` +
-    `the write loop takes ${f.writeLoopMedianMs.toFixed(1)} ms (writer CPU ${f.writerCpuMsMedian} ms, 10 ms ticks); the reader has the last ` +
-    `one after ${f.lastSocketMedianMs.toFixed(1)} ms (max ${f.lastSocketMaxMs.toFixed(1)})`);
+    `the write loop takes ${f.writeLoopMedianMs.toFixed(1)} ms; the reader has the last one after ${f.lastSocketMedianMs.toFixed(1)} ms ` +
+    `(max ${f.lastSocketMaxMs.toFixed(1)}). CPU per round (10 ms ticks): writer ${f.writerCpuMsMedian} ms, reader ${f.readerCpuMsMedian} ms, so ` +
+    `even spread perfectly over both cores one round needs ${((f.writerCpuMsMedian + f.readerCpuMsMedian) / 2).toFixed(0)} ms`);
   process.exit(0);
 }
 
