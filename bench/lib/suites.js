@@ -62,6 +62,22 @@ function background(r) {
     `${iowait !== undefined && iowait !== null ? `; machine iowait ${M.cell(iowait)} cores` : ''}`;
 }
 
+/**
+ * "server 0.81; 405 · mariadbd 0.42; 417 · beam.smp 0.35; 345" from a result's figures (the load
+ * tool's per-service figures), or null when it has none.
+ */
+function serviceSplit(r) {
+  const parts = [];
+  const server = fig(r, 'server CPU cores');
+  if (server !== undefined && server !== null) parts.push(`servers ${M.cell(server)}; ${M.cell(fig(r, 'server CPU-µs/msg'))}`);
+  for (const [k, v] of Object.entries(r.figures)) {
+    const m = /^service (\S+) \(pid \d+\) CPU$/.exec(k);
+    const c = m && /^([\d.]+) cores; ([\d.–]+) µs/.exec(String(v));
+    if (c && Number(c[1]) >= 0.01) parts.push(`${m[1]} ${c[1]}; ${c[2]}`);
+  }
+  return parts.length > 1 ? parts.join(' · ') : null;
+}
+
 function sections(parts) {
   return [M.measuredLine(), '', ...parts].join('\n');
 }
@@ -97,6 +113,8 @@ function chatBench({ id, heading, serverArgs, scenario = 'chat', prepare, target
         rows.push([`open loop ${o.rate.toLocaleString('en-US')}/s, delivery p99 (p50 / p99.9 / max)`,
           `**${ms(l.p99Ms)}** (${ms(l.p50Ms)} / ${ms(l.p999Ms)} / ${ms(l.maxMs)})`, targets.open[o.rate] || '–']);
         rows.push([`open loop ${o.rate.toLocaleString('en-US')}/s, ack p99; server CPU-µs/msg`, `${ms(o.result.latency.ack.p99Ms)}; ${M.cell(fig(o.result, 'server CPU-µs/msg'))}`, '–']);
+        const split = serviceSplit(o.result);
+        if (split) rows.push([`open loop ${o.rate.toLocaleString('en-US')}/s, CPU by process: cores; µs/msg`, split, '–']);
       }
       const all = [c, ...opens.map((o) => o.result)];
       const disk = S.fsyncProbe();

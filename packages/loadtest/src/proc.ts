@@ -9,6 +9,15 @@ import { nowUs } from './clock';
 /** Clock ticks per second for /proc/<pid>/stat (getconf CLK_TCK on Linux x86-64 and arm64). */
 export const CLK_TCK = 100;
 
+/** The process's command name (/proc/<pid>/comm), or "pid <pid>" when it cannot be read. */
+export function procName(pid: number): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() || `pid ${pid}`;
+  } catch {
+    return `pid ${pid}`;
+  }
+}
+
 /** utime + stime of a process (all threads) in µs; NaN when the process is gone. */
 export function procCpuUs(pid: number): number {
   try {

@@ -4,7 +4,7 @@
  * CPU figures derived from them per unit of work (a message, a group delivery).
  */
 import { sleepUntilUs } from '../clock';
-import { cpuBetween, round, sampleProcs, type CpuWindow, type ProcSample } from '../proc';
+import { cpuBetween, procName, round, sampleProcs, type CpuWindow, type ProcSample } from '../proc';
 import type { ParentContext, ScenarioOutcome, ServerFigures } from './types';
 
 type Edges = [ProcSample, ProcSample];
@@ -45,9 +45,22 @@ export function cpuFigures(ctx: ParentContext, w: WindowSamples, units: number, 
       'other processes cores': known ? Math.max(0, round(cpu.machineCores - cpu.cores - driver.cores - (services?.cores ?? 0), 2)) : null,
       'services CPU cores': services ? services.cores : null,
       [`services CPU-µs/${unit}`]: services ? services.cpuUsPerMsg : null,
+      // Each service apart (MariaDB, RabbitMQ and Redis cost very differently): "name cores; µs/unit".
+      ...(services && o.servicePids.length > 1 ? serviceSplit(o.servicePids, services, units, unit) : {}),
       'machine iowait cores': cpu.iowaitCores,
     },
     server: known ? { pids: o.serverPids, cpu, rssKiBBefore: w.server[0].rssKiB, rssKiBAfter: w.server[1].rssKiB } : null,
     driver,
   };
+}
+
+/** One figure per service pid: "<comm> (pid <pid>) CPU" = "<cores> cores; <µs> µs/<unit>". */
+function serviceSplit(pids: readonly number[], w: CpuWindow, units: number, unit: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  pids.forEach((pid, i) => {
+    const us = w.cpuUsByPid[i] ?? NaN;
+    const perUnit = units > 0 && Number.isFinite(us) ? round(us / units, 1) : null;
+    out[`service ${procName(pid)} (pid ${pid}) CPU`] = `${round(us / 1e6 / Math.max(w.seconds, 1e-9), 3)} cores; ${perUnit ?? '–'} µs/${unit}`;
+  });
+  return out;
 }
