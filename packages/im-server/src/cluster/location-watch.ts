@@ -64,12 +64,15 @@ export class RedisLocationWatch implements LocationWatch {
     }
     if (this.closed || this.sub.status !== 'ready') return;
     this.isLive = true;
+    this.logger.info({ channel: this.keys.locationChanges }, 'location announcements subscribed: recipient locations are cached');
     this.emit(null); // anything cached before the subscription was confirmed is dropped
   }
 
   private lost(): void {
     if (!this.isLive) return;
     this.isLive = false;
+    // Routing stays correct (one presence lookup per delivery until the subscription is back).
+    if (!this.closed) this.logger.warn({ channel: this.keys.locationChanges }, 'location announcements lost: looking up every recipient until resubscribed');
     this.emit(null);
   }
 
