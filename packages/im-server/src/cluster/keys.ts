@@ -19,6 +19,8 @@
  * on Redis 7.0, which has no per-field expiry.
  */
 
+import type { Location } from './ports';
+
 /** Default namespace of every key and name. */
 export const DEFAULT_PREFIX = 'hxim';
 
@@ -65,6 +67,19 @@ export function checkConnId(id: unknown, field = 'connId'): string {
     throw new TypeError(`${field} must be a non-empty string of at most 256 characters (got ${JSON.stringify(id)})`);
   }
   return id;
+}
+
+/** Validates a presence location's fields (both Presence backends). @throws TypeError naming the field. */
+export function checkLocation(loc: Location): void {
+  checkSafeInt(loc.userId, 'location.userId');
+  checkSafeInt(loc.platform, 'location.platform');
+  checkInstanceId(loc.instanceId, 'location.instanceId');
+  checkConnId(loc.connId, 'location.connId');
+}
+
+/** Validates a presence TTL: a positive integer of ms. @throws TypeError. */
+export function checkTtl(ttlMs: number): void {
+  if (!Number.isInteger(ttlMs) || ttlMs < 1) throw new TypeError(`ttlMs must be a positive integer (got ${ttlMs})`);
 }
 
 /** Builds every key and name under one validated prefix. Immutable; cheap to share. */

@@ -5,7 +5,7 @@
  * three server instances in one process, each with its own handle.
  */
 import { ClusterError } from './errors';
-import { checkConnId, checkInstanceId, checkSafeInt } from './keys';
+import { checkInstanceId, checkLocation, checkSafeInt, checkTtl } from './keys';
 import { HealthTracker, intOption, rejectUnknown } from './options';
 import type { Health, InstanceInfo, Location, LocationWatch, Presence } from './ports';
 
@@ -67,17 +67,6 @@ export class MemoryPresenceStore {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
-}
-
-function checkLocation(loc: Location): void {
-  checkSafeInt(loc.userId, 'location.userId');
-  checkSafeInt(loc.platform, 'location.platform');
-  checkInstanceId(loc.instanceId, 'location.instanceId');
-  checkConnId(loc.connId, 'location.connId');
-}
-
-function checkTtl(ttlMs: number): void {
-  if (!Number.isInteger(ttlMs) || ttlMs < 1) throw new TypeError(`ttlMs must be a positive integer (got ${ttlMs})`);
 }
 
 /** A Presence handle over a (possibly shared) {@link MemoryPresenceStore}. Always healthy. */

@@ -15,7 +15,7 @@
  */
 import Redis from 'ioredis';
 import { ClusterError, redisError } from './errors';
-import { checkConnId, checkInstanceId, checkSafeInt, ClusterKeys, DEFAULT_PREFIX, parseLocationValue } from './keys';
+import { checkInstanceId, checkLocation, checkTtl, ClusterKeys, DEFAULT_PREFIX, parseLocationValue } from './keys';
 import { type ClusterLogger, stderrLogger } from './log';
 import { backoffDelay, HealthTracker, intOption, rejectUnknown, stringOption } from './options';
 import { RedisLocationWatch } from './location-watch';
@@ -107,17 +107,6 @@ export function redisReconnectDelay(attempt: number, base = DEFAULT_REDIS_RETRY_
 type ScriptFn = (key: string, ...args: (string | number)[]) => unknown;
 type ScriptName = keyof typeof PRESENCE_SCRIPTS;
 type WithScripts = Record<ScriptName, ScriptFn>;
-
-function checkLocation(loc: Location): void {
-  checkSafeInt(loc.userId, 'location.userId');
-  checkSafeInt(loc.platform, 'location.platform');
-  checkInstanceId(loc.instanceId, 'location.instanceId');
-  checkConnId(loc.connId, 'location.connId');
-}
-
-function checkTtl(ttlMs: number): void {
-  if (!Number.isInteger(ttlMs) || ttlMs < 1) throw new TypeError(`ttlMs must be a positive integer (got ${ttlMs})`);
-}
 
 /** Redis-backed {@link Presence}. Create with {@link RedisPresence.connect}. */
 export class RedisPresence implements Presence {
