@@ -184,3 +184,25 @@ describe('stranger policy "anyone" and seed mode', () => {
     }
   });
 });
+
+describe('stored notifications per user (--max-notices-per-user)', () => {
+  it('keeps the newest N of an offline user: three applications, a bound of 2, two notices at login', async () => {
+    const srv = await startTestServer({ strangerPolicy: 'friends', maxNoticesPerUser: 2 });
+    try {
+      const target = await newUser(srv.port, 'nb');
+      target.c.destroy();
+      const applicants = [await newUser(srv.port, 'n1'), await newUser(srv.port, 'n2'), await newUser(srv.port, 'n3')];
+      for (const a of applicants) await friendOp(a.c, FriendOp.APPLY, target.id, `from ${a.name}`);
+      const back = await relogin(srv.port, target);
+      const got = [await nextNotice(back.c, NoticeKind.FRIEND_APPLY), await nextNotice(back.c, NoticeKind.FRIEND_APPLY)];
+      assert.deepEqual(got.map((n) => n.fromUserId), [applicants[1]!.id, applicants[2]!.id], 'the oldest notice was pruned');
+      await noNotice(back.c);
+      // The applications themselves are kept: all three can still be decided.
+      const list = await request(back.c, MessageType.FRIEND_LIST_REQUEST, { kind: FriendListKind.RECEIVED }, MessageType.FRIEND_LIST);
+      assert.equal(list.applications.length, 3);
+      for (const c of [back.c, ...applicants.map((a) => a.c)]) c.destroy();
+    } finally {
+      await srv.stop();
+    }
+  });
+});
