@@ -6,25 +6,25 @@
  * log in, catch up page by page, go online (release pushes that arrived meanwhile, resend the
  * unacked sends with their original ids). Losing the connection while online schedules the next
  * session; a failed session schedules the one after. Sends live in the {@link Outbox} until
- * answered, incoming chats pass through the {@link Inbox} (dedup, order, gaps).
+ * answered, incoming chats pass through the {@link Inbox} (dedup, order, gaps), and each frame
+ * from the server goes to its handler in ./inbound.ts.
  */
 import { EventEmitter } from 'node:events';
 import {
-  AckKind, MessageType, OnlineKind,
-  type AckMessage, type AnyMessage, type ChatMessage, type ConvSeq, type ErrorMessage, type LoginAck,
-  type MessageByType, type MessageTypeCode, type Notification, type SyncResponse,
+  MessageType, OnlineKind,
+  type ChatMessage, type ConvSeq, type LoginAck,
+  type MessageByType, type MessageTypeCode, type SyncResponse,
 } from '@hxim/im-common';
 import { Delivery } from './delivery';
 import { ClientError, ServerError } from './errors';
 import type { ClientState, ClientStats, ImClientEvents, LoginInfo, RawAccess, SendOptions, StateChange } from './events';
 import { DEFAULT_HEARTBEAT_MS, formatAddress, parseOptions, type ClientOptions, type ResolvedOptions, type ServerAddress } from './options';
+import { Inbound, LOGIN_KEY } from './inbound';
 import { afterLoss, asError, describe, heartbeatFor, idleTimeoutFor, isRetryable, loginMessage } from './policy';
 import { Outbox, type SendAck } from './outbox';
 import { register } from './register';
 import { RequestTracker, randomId } from './requests';
 import { Connection, type CloseReason } from './transport';
-
-const LOGIN_KEY = '\u0000login';
 
 /** An IM connection with automatic re-login, catch-up, dedup and ordering. */
 export class ImClient extends EventEmitter<ImClientEvents> {
@@ -56,8 +56,7 @@ export class ImClient extends EventEmitter<ImClientEvents> {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private connecting: Promise<LoginInfo> | null = null;
   private lastLogin: LoginInfo | null = null;
-  /** Recently emitted stored notices (bounded), for dedup. */
-  private readonly seenNotices = new Set<number>();
+  private readonly inbound: Inbound;
 
   /** Validates `options` (throws {@link ClientError} BAD_OPTION naming the field). Does not connect. */
   constructor(options: ClientOptions) {
@@ -73,6 +72,14 @@ export class ImClient extends EventEmitter<ImClientEvents> {
       isOwnPending: (m) => m.userId === this.me.userId && m.id !== '' && this.outbox.has(m.id),
     }, this.opts);
     for (const c of this.opts.lastSeqs) this.delivery.inbox.setFloor(c.convId, c.seq);
+    this.inbound = new Inbound({
+      delivery: this.delivery, outbox: this.outbox, requests: this.requests,
+      phase: () => this.phase,
+      defer: (m) => this.deferred.push(m),
+      setFatal: (err) => { this.fatal = err; },
+      emit: (event, ...args) => this.emitSafe(event, ...args),
+      emitError: (err) => this.emitError(err),
+    });
   }
 
   /** The logged-in user's id (0 before the first login). */
@@ -261,7 +268,9 @@ export class ImClient extends EventEmitter<ImClientEvents> {
     this.phase = 'login';
     this.fatal = null;
     this.deferred = [];
-    conn.on('frame', (f) => this.onFrame(conn, f));
+    conn.on('frame', (f) => {
+      if (conn === this.conn) this.inbound.onFrame(conn, f);
+    });
     conn.on('close', (r) => this.onClose(conn, r));
     const hb = this.opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     conn.keepalive(hb, idleTimeoutFor(this.opts, hb));
@@ -407,76 +416,6 @@ export class ImClient extends EventEmitter<ImClientEvents> {
       this.once('login', onLogin);
       this.on('state', onState);
     });
-  }
-
-  // ---------------------------------------------------------------- inbound
-
-  /** The dispatcher: one handler per frame type. */
-  private onFrame(conn: Connection, f: AnyMessage): void {
-    if (conn !== this.conn) return;
-    this.emitSafe('frame', f);
-    switch (f.type) {
-      case MessageType.CHAT: this.onChat(f.msg); break;
-      case MessageType.ACK: this.onAck(f.msg); break;
-      case MessageType.ERROR: this.onError(conn, f.msg); break;
-      case MessageType.LOGIN_ACK: if (this.phase === 'login') this.requests.resolve(LOGIN_KEY, f.msg); break;
-      case MessageType.BUSINESS: this.emitSafe('notice', f.msg); break;
-      case MessageType.NOTIFICATION: this.onNotification(conn, f.msg); break;
-      case MessageType.HEARTBEAT: break; // the read itself refreshed the idle timer
-      default: {
-        const id = (f.msg as { requestId?: unknown }).requestId;
-        if (typeof id === 'string' && id.length > 0) this.requests.resolve(id, f.msg);
-      }
-    }
-  }
-
-  private onChat(msg: ChatMessage): void {
-    if (this.phase !== 'online') {
-      this.deferred.push(msg);
-      return;
-    }
-    this.delivery.receivePush(msg);
-  }
-
-  private onAck(msg: AckMessage): void {
-    if (msg.kind !== AckKind.STORED) {
-      if (msg.kind === AckKind.DELIVERED || msg.kind === AckKind.READ) this.emitSafe('receipt', msg);
-      return;
-    }
-    const ack: SendAck = {
-      clientMsgId: msg.clientMsgId, serverMsgId: msg.serverMsgId, seq: msg.seq, convId: msg.convId,
-      duplicate: msg.duplicate, serverTime: msg.serverTime,
-    };
-    this.delivery.ownStored(ack.convId, ack.seq);
-    this.outbox.settle(ack.clientMsgId, ack);
-    this.emitSafe('ack', ack);
-  }
-
-  /**
-   * Emits a Notification; a stored one (noticeId > 0) is acked so it is not sent again, and
-   * emitted once even if a login resends it before the ack arrived (docs/protocol.md §9.6).
-   */
-  private onNotification(conn: Connection, msg: Notification): void {
-    if (msg.noticeId > 0) {
-      conn.write(MessageType.NOTIFICATION_ACK, { noticeId: msg.noticeId });
-      if (this.seenNotices.has(msg.noticeId)) return;
-      this.seenNotices.add(msg.noticeId);
-      if (this.seenNotices.size > 1024) this.seenNotices.delete(this.seenNotices.values().next().value as number);
-    }
-    this.emitSafe('notification', msg);
-  }
-
-  private onError(conn: Connection, msg: ErrorMessage): void {
-    const err = new ServerError(msg);
-    let handled = false;
-    if (msg.requestId) handled = this.outbox.fail(msg.requestId, err) || this.requests.reject(msg.requestId, err);
-    if (!handled && this.phase === 'login') handled = this.requests.reject(LOGIN_KEY, err);
-    if (msg.fatal) {
-      this.fatal = err;
-      conn.destroy(`${err.code}: ${err.message}`);
-      return;
-    }
-    if (!handled) this.emitError(err);
   }
 
   // ---------------------------------------------------------------- outbound
