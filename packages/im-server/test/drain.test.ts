@@ -135,6 +135,7 @@ test('SIGTERM in cluster mode deregisters from Redis and closes the RabbitMQ con
   } finally {
     await kill(child);
     await ch.deleteQueue(keys.queue(instanceId)).catch(() => undefined);
+    await ch.deleteExchange(keys.exchange).catch(() => undefined); // durable: it would outlive the test
     await conn.close().catch(() => undefined);
     const stale = await redis.keys(`${ns}:*`);
     if (stale.length > 0) await redis.del(...stale);

@@ -45,7 +45,9 @@ after(async () => {
   redis.disconnect();
   const conn = await amqp.connect('amqp://guest:guest@127.0.0.1:5672');
   const ch = await conn.createChannel();
-  await ch.deleteQueue(new ClusterKeys(NS).queue(`${NS}-i1`)).catch(() => undefined);
+  const keys = new ClusterKeys(NS);
+  await ch.deleteQueue(keys.queue(`${NS}-i1`)).catch(() => undefined);
+  await ch.deleteExchange(keys.exchange).catch(() => undefined); // durable: it would outlive the test
   await conn.close();
 });
 
