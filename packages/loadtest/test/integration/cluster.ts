@@ -7,28 +7,19 @@
  */
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
-import * as amqp from 'amqplib';
 import { startServer, type RunningServer } from './server';
 
-/** im-server's one module of key and queue names (compiled; the server is built before the tests). */
-interface ClusterKeysLike { exchange: string; queue(instanceId: string): string }
-const { ClusterKeys } = require(path.resolve(__dirname, '..', '..', '..', '..', 'im-server', 'dist', 'src', 'cluster', 'keys.js')) as {
-  ClusterKeys: new (prefix: string) => ClusterKeysLike;
+/**
+ * im-server's compiled cluster test plumbing (the server is built before the tests): its key
+ * module names every Redis key, queue and exchange, and its helpers delete them.
+ */
+type Keys = object;
+const IM_SERVER_DIST = path.resolve(__dirname, '..', '..', '..', '..', 'im-server', 'dist');
+const { ClusterKeys } = require(path.join(IM_SERVER_DIST, 'src', 'cluster', 'keys.js')) as { ClusterKeys: new (prefix: string) => Keys };
+const { cleanupRabbit, cleanupRedis } = require(path.join(IM_SERVER_DIST, 'test', 'integration', 'cluster', 'services.js')) as {
+  cleanupRabbit(keys: Keys, instanceIds: Iterable<string>): Promise<void>;
+  cleanupRedis(keys: Keys): Promise<void>;
 };
-
-/** Deletes the instances' queues and the namespace's exchange (they are durable). */
-async function cleanupRabbit(ns: string, instanceIds: readonly string[]): Promise<void> {
-  const keys = new ClusterKeys(ns);
-  const c = await amqp.connect('amqp://guest:guest@127.0.0.1:5672', { timeout: 5_000 });
-  try {
-    const ch = await c.createChannel();
-    for (const id of instanceIds) await ch.deleteQueue(keys.queue(id));
-    await ch.deleteExchange(keys.exchange);
-    await ch.close();
-  } finally {
-    await c.close().catch(() => undefined);
-  }
-}
 
 /** MariaDB on loopback, as root without a password (the project's test services). */
 export const MYSQL_HOST = '127.0.0.1';
@@ -59,11 +50,10 @@ export async function startCluster(tag: string, n = 2): Promise<TestCluster> {
   const ids = Array.from({ length: n }, (_, k) => `${ns}-i${k}`);
   const stop = async (): Promise<void> => {
     await Promise.all(servers.map((s) => s.stop()));
-    await cleanupRabbit(ns, ids);
+    const keys = new ClusterKeys(ns);
+    await cleanupRabbit(keys, ids);
+    await cleanupRedis(keys);
     await run('mariadb', [`-h${MYSQL_HOST}`, '-uroot', '-e', `DROP DATABASE IF EXISTS ${db}`]);
-    // Every key of a namespace starts with "<namespace>:" (im-server's ClusterKeys.redisPattern()).
-    const keys = (await run('redis-cli', ['-h', '127.0.0.1', '--scan', '--pattern', `${ns}:*`])).split('\n').filter((k) => k.length > 0);
-    for (let i = 0; i < keys.length; i += 500) await run('redis-cli', ['-h', '127.0.0.1', 'del', ...keys.slice(i, i + 500)]);
   };
   try {
     for (let k = 0; k < n; k++) {
