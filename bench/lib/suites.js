@@ -63,19 +63,14 @@ function background(r) {
 }
 
 /**
- * "server 0.81; 405 · mariadbd 0.42; 417 · beam.smp 0.35; 345" from a result's figures (the load
- * tool's per-service figures), or null when it has none.
+ * "servers 0.81; 405 · mariadbd 0.42; 417 · beam.smp 0.35; 345" (cores; CPU-µs/msg) from a
+ * result's per-service CPU (the load tool's --service-pid), or null when it has none.
  */
 function serviceSplit(r) {
-  const parts = [];
+  const parts = (r.services || []).filter((x) => x.cores >= 0.01).map((x) => `${x.name} ${x.cores}; ${x.cpuUsPerUnit ?? '–'}`);
+  if (parts.length === 0) return null;
   const server = fig(r, 'server CPU cores');
-  if (server !== undefined && server !== null) parts.push(`servers ${M.cell(server)}; ${M.cell(fig(r, 'server CPU-µs/msg'))}`);
-  for (const [k, v] of Object.entries(r.figures)) {
-    const m = /^service (\S+) \(pid \d+\) CPU$/.exec(k);
-    const c = m && /^([\d.]+) cores; ([\d.–]+) µs/.exec(String(v));
-    if (c && Number(c[1]) >= 0.01) parts.push(`${m[1]} ${c[1]}; ${c[2]}`);
-  }
-  return parts.length > 1 ? parts.join(' · ') : null;
+  return [...(server == null ? [] : [`servers ${M.cell(server)}; ${M.cell(fig(r, 'server CPU-µs/msg'))}`]), ...parts].join(' · ');
 }
 
 function sections(parts) {

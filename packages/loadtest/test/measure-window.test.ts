@@ -26,7 +26,9 @@ describe('cpuFigures', () => {
   };
 
   it('reports each service apart, named by its command, with cores and µs per unit', () => {
-    const { figures } = cpuFigures(ctx([1], [me, 1]), w, 10_000, 'msg');
+    const { figures, services } = cpuFigures(ctx([1], [me, 1]), w, 10_000, 'msg');
+    assert.deepEqual(services?.map((x) => [x.pid, x.cores, x.cpuUsPerUnit]), [[me, 0.4, 400], [1, 0.1, 100]]);
+    assert.equal(services?.[0]?.name, 'node');
     assert.equal(figures['server CPU-µs/msg'], 500);
     assert.equal(figures['services CPU cores'], 0.5);
     assert.equal(figures['services CPU-µs/msg'], 500);
@@ -40,7 +42,9 @@ describe('cpuFigures', () => {
     const one: WindowSamples = { ...w, services: [sample(0, [0]), sample(10, [4e6])] };
     const keys = Object.keys(cpuFigures(ctx([1], [me]), one, 10_000, 'msg').figures);
     assert.deepEqual(keys.filter((k) => k.startsWith('service ')), []);
-    const none = cpuFigures(ctx([1], []), { ...w, services: [sample(0, []), sample(10, [])] }, 10_000, 'msg').figures;
+    const noServices = cpuFigures(ctx([1], []), { ...w, services: [sample(0, []), sample(10, [])] }, 10_000, 'msg');
+    assert.equal(noServices.services, null);
+    const none = noServices.figures;
     assert.equal(none['services CPU cores'], null);
     assert.deepEqual(Object.keys(none).filter((k) => k.startsWith('service ')), []);
   });

@@ -83,6 +83,7 @@ export async function runIdleParent(ctx: ParentContext): Promise<ScenarioOutcome
     histograms: {},
     server: has ? { pids: o.serverPids, cpu, rssKiBBefore: c0.rssKiB, rssKiBAfter: c1.rssKiB } : null,
     driver: cpuBetween(d0, d1, 0),
+    services: null,
     ok: last.connected > 0,
     notes: [...notes, `RSS steps (connections → KiB): ${steps.map((s) => `${s.connected} → ${s.rssKiB}`).join(', ')}`],
   };

@@ -5,7 +5,7 @@
  */
 import { sleepUntilUs } from '../clock';
 import { cpuBetween, procName, round, sampleProcs, type CpuWindow, type ProcSample } from '../proc';
-import type { ParentContext, ScenarioOutcome, ServerFigures } from './types';
+import type { ParentContext, ScenarioOutcome, ServerFigures, ServiceCpu } from './types';
 
 type Edges = [ProcSample, ProcSample];
 
@@ -27,12 +27,13 @@ export async function sampleWindow(ctx: ParentContext, measureStart: number, mea
 
 /** CPU over the window per `units` of work, named "… CPU-µs/<unit>". */
 export function cpuFigures(ctx: ParentContext, w: WindowSamples, units: number, unit: string): {
-  figures: ScenarioOutcome['figures']; server: ServerFigures | null; driver: CpuWindow;
+  figures: ScenarioOutcome['figures']; server: ServerFigures | null; driver: CpuWindow; services: ServiceCpu[] | null;
 } {
   const o = ctx.opts;
   const cpu = cpuBetween(w.server[0], w.server[1], units);
   const driver = cpuBetween(w.driver[0], w.driver[1], units);
   const services = o.servicePids.length ? cpuBetween(w.services[0], w.services[1], units) : null;
+  const each = services ? perService(o.servicePids, services, units) : null;
   const known = o.serverPids.length > 0;
   return {
     figures: {
@@ -45,22 +46,24 @@ export function cpuFigures(ctx: ParentContext, w: WindowSamples, units: number, 
       'other processes cores': known ? Math.max(0, round(cpu.machineCores - cpu.cores - driver.cores - (services?.cores ?? 0), 2)) : null,
       'services CPU cores': services ? services.cores : null,
       [`services CPU-µs/${unit}`]: services ? services.cpuUsPerMsg : null,
-      // Each service apart (MariaDB, RabbitMQ and Redis cost very differently): "name cores; µs/unit".
-      ...(services && o.servicePids.length > 1 ? serviceSplit(o.servicePids, services, units, unit) : {}),
+      // Each service apart (MariaDB, RabbitMQ and Redis cost very differently).
+      ...(each && each.length > 1 ? Object.fromEntries(each.map((x) => [
+        `service ${x.name} (pid ${x.pid}) CPU`, `${x.cores} cores; ${x.cpuUsPerUnit ?? '–'} µs/${unit}`])) : {}),
       'machine iowait cores': cpu.iowaitCores,
     },
     server: known ? { pids: o.serverPids, cpu, rssKiBBefore: w.server[0].rssKiB, rssKiBAfter: w.server[1].rssKiB } : null,
     driver,
+    services: each,
   };
 }
 
-/** One figure per service pid: "<comm> (pid <pid>) CPU" = "<cores> cores; <µs> µs/<unit>". */
-function serviceSplit(pids: readonly number[], w: CpuWindow, units: number, unit: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  pids.forEach((pid, i) => {
+/** Each service pid's CPU over the window. */
+function perService(pids: readonly number[], w: CpuWindow, units: number): ServiceCpu[] {
+  return pids.map((pid, i) => {
     const us = w.cpuUsByPid[i] ?? NaN;
-    const perUnit = units > 0 && Number.isFinite(us) ? round(us / units, 1) : null;
-    out[`service ${procName(pid)} (pid ${pid}) CPU`] = `${round(us / 1e6 / Math.max(w.seconds, 1e-9), 3)} cores; ${perUnit ?? '–'} µs/${unit}`;
+    return {
+      name: procName(pid), pid, cores: round(us / 1e6 / Math.max(w.seconds, 1e-9), 3),
+      cpuUsPerUnit: units > 0 && Number.isFinite(us) ? round(us / units, 1) : null,
+    };
   });
-  return out;
 }

@@ -114,6 +114,7 @@ export function messageOutcome(
     histograms,
     server: m.cpu.server,
     driver: m.cpu.driver,
+    services: m.cpu.services,
     ok: m.win.delivered > 0 || ctx.opts.maxMessages > 0,
     notes: m.notes,
   };

@@ -65,6 +65,7 @@ export async function runStormParent(ctx: ParentContext): Promise<ScenarioOutcom
     figures, latency, histograms,
     server: o.serverPids.length ? { pids: o.serverPids, cpu: first.cpu, rssKiBBefore: [], rssKiBAfter: [] } : null,
     driver: null,
+    services: null,
     ok: first.ok > 0 && first.failed === 0 && (second === null || second.failed === 0),
     notes: first.failed > 0 ? [`${first.failed} logins failed (see errors)`] : [],
   };

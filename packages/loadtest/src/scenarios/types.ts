@@ -17,6 +17,16 @@ export interface ParentContext {
   progress: Progress;
 }
 
+/** One backing service's CPU over the measured window. */
+export interface ServiceCpu {
+  /** Its command name (/proc/<pid>/comm). */
+  name: string;
+  pid: number;
+  cores: number;
+  /** CPU µs per unit of work (a message, a delivery), or null without work. */
+  cpuUsPerUnit: number | null;
+}
+
 /** Server-side figures, when --server-pid was given. */
 export interface ServerFigures {
   pids: number[];
@@ -40,6 +50,8 @@ export interface ScenarioOutcome {
   server: ServerFigures | null;
   /** CPU of the load tool's worker processes over the measured window. */
   driver: CpuWindow | null;
+  /** CPU of each --service-pid over the measured window (null without them, or where not measured). */
+  services: ServiceCpu[] | null;
   /** False when the scenario itself failed (besides the history check), e.g. nobody connected. */
   ok: boolean;
   notes: string[];
