@@ -16,7 +16,7 @@ import {
   finishPlan, pairReads, pairState, planApply, planBlock, planDecide, planRemove, planUnblock, validateApplyMessage,
   validatePair, type Captured, type Dialect, type FriendPlan, type PairState,
 } from '../friends/plan';
-import { DEFAULT_MAX_NOTICES_PER_USER, noticeRecipients } from '../friends/notice-bound';
+import { DEFAULT_MAX_NOTICES_PER_USER, NOTICE_CUT_SQL, noticeRecipients } from '../friends/notice-bound';
 import type { Application, FriendChange, FriendStore, NewNotice, NoticeStore, Relation, StoredNotice, UserEntry } from '../friends/ports';
 import {
   ACK_NOTICE_SQL, afterIdBound, applicationsSql, beforeIdBound, BLOCKED_PAGE_SQL, FRIENDS_PAGE_SQL, INSERT_NOTICE_SQL,
@@ -55,7 +55,7 @@ function deadlocked(err: unknown): boolean {
 export function pruneNoticeStmts(users: readonly number[], bound: number): Stmt[] {
   return users.flatMap((userId): Stmt[] => [
     {
-      sql: 'SET @hxim_notice_cut = (SELECT notice_id FROM user_notice WHERE user_id = ? ORDER BY notice_id DESC LIMIT 1 OFFSET ?)',
+      sql: `SET @hxim_notice_cut = (${NOTICE_CUT_SQL})`,
       values: [userId, bound],
     },
     { sql: 'DELETE FROM user_notice WHERE user_id = ? AND notice_id <= @hxim_notice_cut', values: [userId] },
